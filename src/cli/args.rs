@@ -1,0 +1,218 @@
+//! Clap definitions: the contract of DESIGN.md section 5.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "editscope",
+    version,
+    about = "A terminal developer console for the edit pipeline of an AI motion-graphics editor",
+    long_about = "With no command, opens the dashboard on the default database's demo project.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// The SQLite database (default: $EDITSCOPE_DB, else the platform data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the dashboard when no command is given (`editscope --time-scale 0`).
+    #[command(flatten)]
+    pub bare: TuiArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the dashboard (the default).
+    Tui(TuiArgs),
+    /// List projects.
+    Projects(ProjectsArgs),
+    /// Import a project file (fixture format), or generate one with --generate N.
+    Import(ImportArgs),
+    /// Export a project in the fixture format to stdout.
+    Export(ExportArgs),
+    /// Build the context for a project and print it with its statistics.
+    Context(ContextArgs),
+    /// Run one edit through the pipeline.
+    Edit(EditArgs),
+    /// Inspect and change project memory.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+    /// List past profiled edit runs.
+    Runs(RunsArgs),
+    /// Restore a scene's previous iteration.
+    Undo(UndoArgs),
+    /// Legacy vs optimized context building on a generated project, same work, one run.
+    Bench(BenchArgs),
+}
+
+/// Model backend selection, shared by `tui` and `edit`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct LlmArgs {
+    /// Model backend: offline (default, no network), openai or anthropic.
+    #[arg(long, default_value = "offline", value_parser = ["offline", "openai", "anthropic"])]
+    pub llm: String,
+    /// Base URL of the provider (openai: .../v1 endpoint root; anthropic: API root).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Model name.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Scale of the offline backend's simulated model time: 1 = modeled real time, 0 = instant.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub time_scale: f64,
+    /// Request timeout of real providers, in seconds.
+    #[arg(long, default_value_t = 120.0, value_name = "S")]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct TuiArgs {
+    /// Project to open (default: the demo project).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Optimization flags: legacy, optimized, or a list such as cache,memory,-parallel.
+    #[arg(long)]
+    pub flags: Option<String>,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A project file in the fixture format.
+    #[arg(value_name = "FILE.json", required_unless_present = "generate")]
+    pub file: Option<PathBuf>,
+    /// Generate a realistic project of N scenes (up to 10,000) instead of reading a file.
+    #[arg(long, value_name = "N", conflicts_with = "file")]
+    pub generate: Option<usize>,
+    /// Id of the generated project (default: generated-N).
+    #[arg(long, requires = "generate")]
+    pub id: Option<String>,
+    /// Seed of the generator (same seed, same project).
+    #[arg(long, default_value_t = 7, requires = "generate")]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub project: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    #[arg(long)]
+    pub project: String,
+    /// The request the context is built for (selects the edit target with `relevant`).
+    #[arg(long, default_value = "")]
+    pub prompt: String,
+    /// legacy, optimized, or a list such as cache,memory,-parallel.
+    #[arg(long)]
+    pub flags: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    #[arg(long)]
+    pub project: String,
+    #[arg(long)]
+    pub prompt: String,
+    #[arg(long)]
+    pub flags: Option<String>,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// List entries, optionally of one type.
+    List {
+        #[arg(long)]
+        project: String,
+        #[arg(long = "type", value_name = "T")]
+        memory_type: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entry in full.
+    Show {
+        #[arg(long)]
+        project: String,
+        #[arg(long = "type", value_name = "T")]
+        memory_type: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an entry (upsert rule: the higher confidence wins unless the new one is newer and
+    /// at least as confident).
+    Set {
+        #[arg(long)]
+        project: String,
+        #[arg(long = "type", value_name = "T")]
+        memory_type: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        value: String,
+        #[arg(long, default_value_t = 1.0)]
+        confidence: f64,
+    },
+    /// Remove an entry.
+    Forget {
+        #[arg(long)]
+        project: String,
+        #[arg(long = "type", value_name = "T")]
+        memory_type: String,
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[arg(long)]
+    pub project: String,
+    /// How many runs, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    #[arg(long)]
+    pub project: String,
+    #[arg(long)]
+    pub scene: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Scenes in the generated project.
+    #[arg(long, default_value_t = 1_000)]
+    pub scenes: usize,
+    /// Requests in the scripted session.
+    #[arg(long, default_value_t = 50)]
+    pub edits: usize,
+    /// Offline model time scale for the modeled edit time (1 = modeled real time).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    #[arg(long)]
+    pub json: bool,
+}

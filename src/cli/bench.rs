@@ -1,0 +1,63 @@
+//! `editscope bench [--scenes N] [--edits M] [--json]`
+
+use anyhow::bail;
+
+use super::{BenchArgs, print_json};
+use crate::metrics::bench::{self, BenchConfig, PathSummary};
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.scenes == 0 || args.scenes > 10_000 {
+        bail!("--scenes takes 1 to 10000, got {}", args.scenes);
+    }
+    let report = bench::run(&BenchConfig {
+        scenes: args.scenes,
+        edits: args.edits,
+        seed: 11,
+    })?;
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "bench: {} scenes, {} edits each under legacy and optimized (offline model; times marked 'modeled' come from its latency model)",
+        report.scenes, report.edits
+    );
+    let row = |name: &str, s: &PathSummary| {
+        println!(
+            "{name:<10} build p50 {:>10.3} ms  p95 {:>10.3} ms  hit rate {:>5.1}%  tokens sent {:>9}  context p50 {:>7} tok  modeled edit p50 {:>8.1} ms  real overhead p50 {:>7.2} ms  failed {}",
+            s.build_p50_us as f64 / 1000.0,
+            s.build_p95_us as f64 / 1000.0,
+            s.hit_rate * 100.0,
+            s.tokens_total,
+            s.context_tokens_p50,
+            s.modeled_edit_p50_ms,
+            s.overhead_p50_ms,
+            s.failed_runs
+        );
+        let stages: Vec<String> = s
+            .stage_p50_ms
+            .iter()
+            .map(|(n, ms)| format!("{n} {ms:.1} ms"))
+            .collect();
+        println!("{:<10} modeled stage p50: {}", "", stages.join(", "));
+        let paths: Vec<String> = s.paths.iter().map(|(p, n)| format!("{p} x{n}")).collect();
+        println!("{:<10} paths: {}", "", paths.join(", "));
+    };
+    row("legacy", &report.legacy);
+    row("optimized", &report.optimized);
+    println!(
+        "ratio legacy/optimized: build p50 {:.1}x, tokens {:.1}x",
+        report.ratio.build_p50, report.ratio.tokens
+    );
+    for (name, m) in [
+        ("legacy", &report.micro_legacy),
+        ("optimized", &report.micro_optimized),
+    ] {
+        println!(
+            "micro {name:<10} cold build p50 {:>10.3} ms  warm hit p50 {:>8.1} µs  incremental p50 {:>8.1} µs",
+            m.cold_build_p50_us as f64 / 1000.0,
+            m.warm_hit_p50_us as f64,
+            m.incremental_p50_us as f64
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The command line of DESIGN.md section 5: clap definitions and one file per subcommand.
+
+pub mod args;
+mod bench;
+mod context;
+mod edit;
+mod export;
+mod import;
+mod memory;
+mod projects;
+mod runs;
+mod tui;
+
+pub use args::*;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::store::Store;
+
+/// Where the database lives when `--db` is not given: `$EDITSCOPE_DB`, else the platform data
+/// directory.
+pub fn default_db_path() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("EDITSCOPE_DB").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let dirs = directories::ProjectDirs::from("dev", "editscope", "editscope").context(
+        "cannot find a home directory for the default database; pass --db PATH or set EDITSCOPE_DB",
+    )?;
+    Ok(dirs.data_dir().join("editscope.db"))
+}
+
+/// Opens the database named by `--db` (or the default); a file that did not exist yet is created
+/// and seeded with the demo projects.
+pub fn open_store(db: Option<&PathBuf>) -> anyhow::Result<Store> {
+    let path = match db {
+        Some(p) => p.clone(),
+        None => default_db_path()?,
+    };
+    let is_new = !path.exists();
+    let mut store =
+        Store::open(&path).with_context(|| format!("opening database {}", path.display()))?;
+    if is_new {
+        let n = crate::fixtures::seed_if_empty(&mut store)
+            .with_context(|| format!("seeding new database {}", path.display()))?;
+        tracing::info!(projects = n, path = %path.display(), "created and seeded a new database");
+    }
+    Ok(store)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = cli.db.clone();
+    match cli.command.unwrap_or(Command::Tui(cli.bare)) {
+        Command::Tui(args) => tui::run(db.as_ref(), args),
+        Command::Projects(args) => projects::run(db.as_ref(), args),
+        Command::Import(args) => import::run(db.as_ref(), args),
+        Command::Export(args) => export::run(db.as_ref(), args),
+        Command::Context(args) => context::run(db.as_ref(), args),
+        Command::Edit(args) => edit::run(db.as_ref(), args),
+        Command::Memory(cmd) => memory::run(db.as_ref(), cmd),
+        Command::Runs(args) => runs::run(db.as_ref(), args),
+        Command::Undo(args) => runs::undo(db.as_ref(), args),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// Prints a value as one JSON document on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The two-level cache of built bases, keyed by (project, user) and the content flags.
+//!
+//! Level 1 is in-process (moka); level 2 is the `context_snapshots` table in the same SQLite
+//! file, so a new process (a CLI call, a restarted dashboard) starts warm. An entry of either
+//! level is served only while its TTL runs and only for the revision it was built at; an older
+//! revision can be brought forward by the incremental path, never served as is.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use super::ContextError;
+use super::base::BaseContext;
+use crate::store::Store;
+
+/// The default time to live of a cached context (the seed's 5 minutes).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// Wall-clock milliseconds, replaceable in tests so TTL expiry needs no sleeping.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    System,
+    Manual(Arc<AtomicI64>),
+}
+
+impl Clock {
+    pub fn manual(start_ms: i64) -> Clock {
+        Clock::Manual(Arc::new(AtomicI64::new(start_ms)))
+    }
+    pub fn now_ms(&self) -> i64 {
+        match self {
+            Clock::System => crate::util::now_ms(),
+            Clock::Manual(t) => t.load(Ordering::Relaxed),
+        }
+    }
+    /// Moves a manual clock forward (no effect on the system clock).
+    pub fn advance(&self, by: Duration) {
+        if let Clock::Manual(t) = self {
+            t.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    pub project_id: String,
+    pub user_id: String,
+    /// [`super::Flags::content_variant`]
+    pub variant: String,
+}
+
+/// A cached base and when it was built.
+#[derive(Debug, Clone)]
+pub struct CacheEntry {
+    pub base: Arc<BaseContext>,
+    pub built_at_ms: i64,
+}
+
+/// What a lookup found.
+pub enum Lookup {
+    /// Nothing usable (absent, expired or unreadable).
+    Miss { expired: bool },
+    /// An entry; `level` is `memory` or `sqlite`.
+    Found {
+        entry: CacheEntry,
+        level: &'static str,
+    },
+}
+
+pub struct ContextCache {
+    memory: moka::sync::Cache<CacheKey, CacheEntry>,
+    ttl: Duration,
+    clock: Clock,
+    /// Whether level 2 (SQLite snapshots) is used.
+    pub persist: bool,
+}
+
+impl ContextCache {
+    pub fn new(ttl: Duration, clock: Clock, persist: bool) -> Self {
+        ContextCache {
+            // moka evicts by size and, as a backstop, by TTL; freshness is decided in `get`
+            // against `clock`, so tests can move time.
+            memory: moka::sync::Cache::builder()
+                .max_capacity(256)
+                .support_invalidation_closures()
+                .time_to_live(ttl.max(Duration::from_millis(1)) * 2)
+                .build(),
+            ttl,
+            clock,
+            persist,
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn expired(&self, built_at_ms: i64) -> bool {
+        self.clock.now_ms().saturating_sub(built_at_ms) >= self.ttl.as_millis() as i64
+    }
+
+    /// Looks in memory, then in SQLite.
+    pub fn get(&self, store: &Store, key: &CacheKey) -> Result<Lookup, ContextError> {
+        if let Some(entry) = self.memory.get(key) {
+            if self.expired(entry.built_at_ms) {
+                self.memory.invalidate(key);
+                return Ok(Lookup::Miss { expired: true });
+            }
+            return Ok(Lookup::Found {
+                entry,
+                level: "memory",
+            });
+        }
+        if !self.persist {
+            return Ok(Lookup::Miss { expired: false });
+        }
+        let Some((_revision, built_at_ms, json)) =
+            store.get_snapshot(&key.project_id, &key.user_id, &key.variant)?
+        else {
+            return Ok(Lookup::Miss { expired: false });
+        };
+        if self.expired(built_at_ms) {
+            return Ok(Lookup::Miss { expired: true });
+        }
+        // A snapshot from another version of editscope may not parse: treat it as a miss.
+        let Ok(mut base) = serde_json::from_str::<BaseContext>(&json) else {
+            tracing::warn!(project = %key.project_id, "ignoring an unreadable context snapshot");
+            return Ok(Lookup::Miss { expired: false });
+        };
+        base.rebuild_name_index();
+        let entry = CacheEntry {
+            base: Arc::new(base),
+            built_at_ms,
+        };
+        self.memory.insert(key.clone(), entry.clone());
+        Ok(Lookup::Found {
+            entry,
+            level: "sqlite",
+        })
+    }
+
+    /// Stores a base in memory, stamped now; returns its stamp.
+    pub fn put_memory(&self, key: &CacheKey, base: Arc<BaseContext>) -> i64 {
+        let built_at_ms = self.clock.now_ms();
+        self.memory
+            .insert(key.clone(), CacheEntry { base, built_at_ms });
+        built_at_ms
+    }
+
+    /// Replaces the base of an entry, keeping its stamp (an incremental update does not make
+    /// the entry younger: the TTL bounds how long any cached state is trusted).
+    pub fn replace(&self, key: &CacheKey, base: Arc<BaseContext>, built_at_ms: i64) {
+        self.memory
+            .insert(key.clone(), CacheEntry { base, built_at_ms });
+    }
+
+    /// Writes an entry to SQLite (level 2).
+    pub fn persist(
+        &self,
+        store: &Store,
+        key: &CacheKey,
+        base: &BaseContext,
+        built_at_ms: i64,
+    ) -> Result<(), ContextError> {
+        if !self.persist {
+            return Ok(());
+        }
+        let json = serde_json::to_string(base).map_err(ContextError::Json)?;
+        store.put_snapshot(
+            &key.project_id,
+            &key.user_id,
+            &key.variant,
+            base.context.revision,
+            built_at_ms,
+            &json,
+        )?;
+        Ok(())
+    }
+
+    pub fn invalidate(&self, key: &CacheKey) {
+        self.memory.invalidate(key);
+    }
+
+    /// Drops both levels for a project.
+    pub fn clear(&self, store: &Store, project_id: &str) -> Result<(), ContextError> {
+        let project = project_id.to_string();
+        let _ = self
+            .memory
+            .invalidate_entries_if(move |k, _| k.project_id == project);
+        store.clear_snapshots(project_id)?;
+        Ok(())
+    }
+}

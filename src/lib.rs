@@ -1,0 +1,16 @@
+//! editscope: a terminal developer console for the edit pipeline of an AI motion-graphics editor.
+//!
+//! Data flows one way: `store` -> `memory`/`analysis` -> `context` -> `pipeline` ->
+//! `metrics`/events -> `tui`. The TUI never touches SQL; the engine never touches the terminal.
+
+pub mod analysis;
+pub mod cli;
+pub mod context;
+pub mod fixtures;
+pub mod llm;
+pub mod memory;
+pub mod metrics;
+pub mod pipeline;
+pub mod store;
+pub mod tui;
+pub mod util;

@@ -1,0 +1,510 @@
+//! The Anthropic backend: `POST {base}/v1/messages`, streamed as named SSE events, with a
+//! `cache_control` breakpoint at the end of the stable context prefix.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use eventsource_stream::Event;
+use futures::future::BoxFuture;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use super::LlmClient;
+use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, StreamedAnswer};
+use super::semconv;
+use super::types::{
+    ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, ToolDecision,
+    ToolSelectionRequest, Usage,
+};
+use super::wire;
+
+pub const PROVIDER: &str = semconv::PROVIDER_ANTHROPIC;
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
+pub const API_KEY_VAR: &str = "ANTHROPIC_API_KEY";
+pub const BASE_URL_VAR: &str = "ANTHROPIC_BASE_URL";
+pub const API_VERSION: &str = "2023-06-01";
+/// Room for a whole scene file in the answer; the API requires a limit.
+pub const DEFAULT_MAX_TOKENS: u32 = 8192;
+
+/// Where and how to reach the Messages API.
+#[derive(Clone, PartialEq)]
+pub struct AnthropicConfig {
+    /// The API root that `/v1/messages` hangs off.
+    pub base_url: String,
+    pub model: String,
+    /// Needed unless the base URL is on this machine.
+    pub api_key: Option<String>,
+    pub max_tokens: u32,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Retries after the first attempt on 429 and 5xx (including 529 "overloaded").
+    pub max_retries: u32,
+    pub initial_backoff: Duration,
+}
+
+// Written by hand so that the key never reaches a log.
+impl fmt::Debug for AnthropicConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnthropicConfig")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("max_tokens", &self.max_tokens)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("initial_backoff", &self.initial_backoff)
+            .finish()
+    }
+}
+
+impl AnthropicConfig {
+    /// A configuration with default limits, timeouts and retries and no key.
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        AnthropicConfig {
+            base_url: base_url.into(),
+            model: model.into(),
+            api_key: None,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            connect_timeout: http::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
+            max_retries: http::DEFAULT_MAX_RETRIES,
+            initial_backoff: http::DEFAULT_INITIAL_BACKOFF,
+        }
+    }
+
+    /// From the command line's `--base-url`, `--model` and `--timeout` and the environment:
+    /// `ANTHROPIC_API_KEY`, and `ANTHROPIC_BASE_URL` when no base URL was given.
+    pub fn from_env(base_url: Option<String>, model: Option<String>, timeout_s: f64) -> Self {
+        Self::from_lookup(base_url, model, timeout_s, |name| std::env::var(name).ok())
+    }
+
+    /// [`AnthropicConfig::from_env`] with the environment given as a function, for tests.
+    pub fn from_lookup(
+        base_url: Option<String>,
+        model: Option<String>,
+        timeout_s: f64,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        let base_url = present(base_url)
+            .or_else(|| present(lookup(BASE_URL_VAR)))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        let model = present(model).unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let request_timeout = http::request_timeout_from_secs(timeout_s);
+        AnthropicConfig {
+            api_key: present(lookup(API_KEY_VAR)),
+            connect_timeout: http::connect_timeout_for(request_timeout),
+            request_timeout,
+            ..AnthropicConfig::new(base_url, model)
+        }
+    }
+
+    fn http_settings(&self) -> HttpSettings {
+        HttpSettings {
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_retries: self.max_retries,
+            initial_backoff: self.initial_backoff,
+        }
+    }
+}
+
+/// The Anthropic [`LlmClient`].
+#[derive(Debug, Clone)]
+pub struct AnthropicClient {
+    config: AnthropicConfig,
+    transport: HttpTransport,
+    url: String,
+    headers: HeaderMap,
+}
+
+impl AnthropicClient {
+    /// Fails with [`LlmError::MissingKey`] when there is no key for a remote endpoint.
+    pub fn new(config: AnthropicConfig) -> Result<Self, LlmError> {
+        if config.api_key.is_none() && !http::is_local_base_url(&config.base_url) {
+            return Err(LlmError::MissingKey(API_KEY_VAR));
+        }
+        let transport = HttpTransport::new(PROVIDER, config.http_settings())?;
+        let url = http::endpoint_url(&config.base_url, "v1/messages");
+        let headers = headers(&config, &url)?;
+        Ok(AnthropicClient {
+            config,
+            transport,
+            url,
+            headers,
+        })
+    }
+
+    pub fn config(&self) -> &AnthropicConfig {
+        &self.config
+    }
+
+    /// The JSON body of a streamed Messages call. The user turn is two blocks: the stable
+    /// prefix, marked as the end of the cached prefix (which then covers the system prompt
+    /// too), and the changing part, which is never cached. Empty blocks are left out because
+    /// the API refuses them.
+    pub fn request_body(&self, prompt: &ChatPrompt) -> Value {
+        let mut content = Vec::new();
+        if !prompt.stable_prefix.is_empty() {
+            content.push(json!({
+                "type": "text",
+                "text": prompt.stable_prefix,
+                "cache_control": {"type": "ephemeral"},
+            }));
+        }
+        if !prompt.variable.is_empty() || content.is_empty() {
+            content.push(json!({"type": "text", "text": prompt.variable}));
+        }
+        let mut body = json!({
+            "model": self.config.model,
+            "max_tokens": self.config.max_tokens,
+            "stream": true,
+            "messages": [{"role": "user", "content": content}],
+        });
+        if !prompt.system.is_empty() {
+            body["system"] = json!([{"type": "text", "text": prompt.system}]);
+        }
+        body
+    }
+
+    /// Sends `prompt` and reads the streamed answer to `message_stop`.
+    pub async fn chat(&self, prompt: &ChatPrompt) -> Result<StreamedAnswer, LlmError> {
+        let span = semconv::chat_span(PROVIDER, &self.config.model);
+        let result = self.stream_chat(prompt).instrument(span.clone()).await;
+        semconv::record_outcome(&span, result.as_ref());
+        result
+    }
+
+    async fn stream_chat(&self, prompt: &ChatPrompt) -> Result<StreamedAnswer, LlmError> {
+        let body = self.request_body(prompt);
+        let start = self
+            .transport
+            .post_sse(&self.url, self.headers.clone(), &body)
+            .await?;
+        let mut reader = EventReader::default();
+        http::read_stream(
+            start.events,
+            AnswerBuilder::new(start.sent_at),
+            "message_stop",
+            move |answer, event, now| reader.feed(answer, event, now),
+        )
+        .await
+    }
+}
+
+/// The request headers: key, API version.
+fn headers(config: &AnthropicConfig, url: &str) -> Result<HeaderMap, LlmError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        HeaderName::from_static("anthropic-version"),
+        HeaderValue::from_static(API_VERSION),
+    );
+    if let Some(key) = &config.api_key {
+        let mut value = HeaderValue::from_str(key).map_err(|_| LlmError::Connect {
+            url: url.to_string(),
+            detail: format!("{API_KEY_VAR} holds characters not allowed in an HTTP header"),
+        })?;
+        value.set_sensitive(true);
+        headers.insert(HeaderName::from_static("x-api-key"), value);
+    }
+    Ok(headers)
+}
+
+/// Anthropic's own token counters. Kept apart from [`Usage`] because `input_tokens` here
+/// excludes the cached parts, and `message_delta` may restate any of them.
+#[derive(Debug, Default, Clone, Copy)]
+struct ProviderUsage {
+    input_tokens: u64,
+    cache_read_input_tokens: u64,
+    cache_creation_input_tokens: u64,
+    output_tokens: u64,
+}
+
+impl ProviderUsage {
+    /// Takes every counter present in `usage`. They are running totals, so they replace the
+    /// previous value; adding them would count the output twice.
+    fn assign_from(&mut self, usage: &Value) {
+        let counter = |name: &str| usage.get(name).and_then(Value::as_u64);
+        if let Some(n) = counter("input_tokens") {
+            self.input_tokens = n;
+        }
+        if let Some(n) = counter("cache_read_input_tokens") {
+            self.cache_read_input_tokens = n;
+        }
+        if let Some(n) = counter("cache_creation_input_tokens") {
+            self.cache_creation_input_tokens = n;
+        }
+        if let Some(n) = counter("output_tokens") {
+            self.output_tokens = n;
+        }
+    }
+
+    /// In editscope's terms: input counts everything the model read, cached or not.
+    fn to_usage(self) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens
+                + self.cache_read_input_tokens
+                + self.cache_creation_input_tokens,
+            cached_input_tokens: self.cache_read_input_tokens,
+            cache_creation_input_tokens: self.cache_creation_input_tokens,
+            output_tokens: self.output_tokens,
+        }
+    }
+}
+
+/// Reads the event stream of one answer.
+#[derive(Debug, Default)]
+struct EventReader {
+    usage: ProviderUsage,
+}
+
+impl EventReader {
+    /// Folds one SSE event into the answer; `true` at `message_stop`. Unknown event types are
+    /// skipped: the API documents that new ones may appear.
+    fn feed(
+        &mut self,
+        answer: &mut AnswerBuilder,
+        event: &Event,
+        now: Instant,
+    ) -> Result<bool, LlmError> {
+        let data = event.data.trim();
+        let payload: Value = if data.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(data).map_err(|error| LlmError::Malformed {
+                what: "anthropic stream event".to_string(),
+                detail: format!("{error}: {}", http::excerpt(data, 160)),
+            })?
+        };
+        // The `type` inside the data is authoritative; the `event:` line repeats it.
+        let kind = payload
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(event.event.as_str());
+        match kind {
+            "message_start" => {
+                let message = payload.get("message").unwrap_or(&Value::Null);
+                answer.note_model(message.get("model").and_then(Value::as_str));
+                if let Some(usage) = message.get("usage") {
+                    self.usage.assign_from(usage);
+                }
+            }
+            "content_block_start" => {
+                let text = payload
+                    .pointer("/content_block/text")
+                    .and_then(Value::as_str);
+                answer.push_text(text.unwrap_or(""), now);
+            }
+            "content_block_delta" => {
+                let delta = payload.get("delta").unwrap_or(&Value::Null);
+                if delta.get("type").and_then(Value::as_str) == Some("text_delta") {
+                    answer.push_text(delta.get("text").and_then(Value::as_str).unwrap_or(""), now);
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = payload
+                    .pointer("/delta/stop_reason")
+                    .and_then(Value::as_str)
+                {
+                    answer.finish_reason = Some(reason.to_string());
+                }
+                if let Some(usage) = payload.get("usage") {
+                    self.usage.assign_from(usage);
+                }
+            }
+            "message_stop" => {
+                answer.usage = self.usage.to_usage();
+                return Ok(true);
+            }
+            "error" => return Err(error_event(&payload)),
+            _ => {}
+        }
+        answer.usage = self.usage.to_usage();
+        Ok(false)
+    }
+}
+
+/// HTTP status Anthropic documents for each error type, so that an error arriving inside a
+/// 200 stream reads like the same error arriving as a status.
+fn status_for_error_type(error_type: &str) -> u16 {
+    match error_type {
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "billing_error" => 402,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        "rate_limit_error" => 429,
+        "timeout_error" => 504,
+        "overloaded_error" => 529,
+        // api_error and anything new: a failure on the provider's side.
+        _ => 500,
+    }
+}
+
+/// An `error` event (e.g. `overloaded_error` mid-answer) as [`LlmError::Http`] with the status
+/// its type stands for and its message: the user should read it as the provider failing, not
+/// as the model answering badly.
+fn error_event(payload: &Value) -> LlmError {
+    let error_type = payload
+        .pointer("/error/type")
+        .and_then(Value::as_str)
+        .unwrap_or("error");
+    let message = payload
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message");
+    LlmError::Http {
+        provider: PROVIDER,
+        status: status_for_error_type(error_type),
+        body: format!(
+            "error event in the response stream: {error_type}: {}",
+            http::excerpt(message, 300)
+        ),
+    }
+}
+
+impl LlmClient for AnthropicClient {
+    fn name(&self) -> String {
+        format!("{PROVIDER}:{}", self.config.model)
+    }
+
+    fn select_tool<'a>(
+        &'a self,
+        request: &'a ToolSelectionRequest,
+    ) -> BoxFuture<'a, Result<LlmResponse<ToolDecision>, LlmError>> {
+        Box::pin(async move {
+            let prompt = wire::tool_selection_prompt(request);
+            let answer = self.chat(&prompt).await?;
+            wire::tool_selection_response(answer, request, &self.config.model, &prompt)
+        })
+    }
+
+    fn edit_code<'a>(
+        &'a self,
+        request: &'a CodeEditRequest,
+    ) -> BoxFuture<'a, Result<LlmResponse<CodeEdit>, LlmError>> {
+        Box::pin(async move {
+            let prompt = wire::code_edit_prompt(request);
+            let answer = self.chat(&prompt).await?;
+            wire::code_edit_response(answer, request, &self.config.model, &prompt)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, data: &str) -> Event {
+        Event {
+            event: kind.to_string(),
+            data: data.to_string(),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn events_fold_into_text_and_total_input_with_output_assigned() {
+        let sent = Instant::now();
+        let mut answer = AnswerBuilder::new(sent);
+        let mut reader = EventReader::default();
+        let events = [
+            event(
+                "message_start",
+                r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"usage":{"input_tokens":40,"cache_creation_input_tokens":0,"cache_read_input_tokens":1800,"output_tokens":1}}}"#,
+            ),
+            event(
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            ),
+            event("ping", r#"{"type":"ping"}"#),
+            event(
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+            ),
+            event(
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}}"#,
+            ),
+            event(
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":0}"#,
+            ),
+            event(
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#,
+            ),
+        ];
+        for event in &events {
+            assert!(!reader.feed(&mut answer, event, sent).expect("event reads"));
+        }
+        let stop = event("message_stop", r#"{"type":"message_stop"}"#);
+        assert!(reader.feed(&mut answer, &stop, sent).expect("stop reads"));
+        assert_eq!(answer.text, "Hi there");
+        assert_eq!(answer.model.as_deref(), Some("claude-sonnet-4-5-20250929"));
+        assert_eq!(answer.finish_reason.as_deref(), Some("end_turn"));
+        assert_eq!(
+            answer.usage,
+            Usage {
+                input_tokens: 1840,
+                cached_input_tokens: 1800,
+                cache_creation_input_tokens: 0,
+                output_tokens: 15,
+            }
+        );
+    }
+
+    #[test]
+    fn an_error_event_reads_as_the_status_its_type_stands_for() {
+        let mut reader = EventReader::default();
+        let mut answer = AnswerBuilder::new(Instant::now());
+        let error = event(
+            "error",
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        match reader.feed(&mut answer, &error, Instant::now()) {
+            Err(LlmError::Http { status, body, .. }) => {
+                assert_eq!(status, 529);
+                assert!(body.contains("Overloaded"), "{body}");
+            }
+            other => panic!("expected Http, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_remote_endpoint_needs_a_key_and_a_local_one_does_not() {
+        let remote = AnthropicConfig::new(DEFAULT_BASE_URL, DEFAULT_MODEL);
+        assert!(matches!(
+            AnthropicClient::new(remote),
+            Err(LlmError::MissingKey(API_KEY_VAR))
+        ));
+        let config = AnthropicConfig::from_lookup(None, None, 60.0, |name| {
+            (name == API_KEY_VAR).then(|| "sk-ant-test".to_string())
+        });
+        assert_eq!(config.base_url, DEFAULT_BASE_URL);
+        assert!(!format!("{config:?}").contains("sk-ant-test"));
+        assert!(AnthropicClient::new(config).is_ok());
+    }
+
+    #[test]
+    fn the_body_marks_only_the_stable_prefix_for_caching() {
+        let client = AnthropicClient::new(AnthropicConfig::new("http://127.0.0.1:1", "m"))
+            .expect("local client");
+        let prompt = ChatPrompt {
+            system: "sys".to_string(),
+            stable_prefix: String::new(),
+            variable: "change it".to_string(),
+        };
+        let body = client.request_body(&prompt);
+        let content = body["messages"][0]["content"]
+            .as_array()
+            .expect("content blocks");
+        assert_eq!(content.len(), 1, "an empty prefix is left out: {body}");
+        assert!(content[0].get("cache_control").is_none());
+        assert_eq!(body["system"][0]["text"], "sys");
+    }
+}

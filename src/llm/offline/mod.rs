@@ -1,0 +1,275 @@
+//! The offline model backend (the default): no network, deterministic.
+//!
+//! - **Tool selection** reads the request's words: which tool (addScene, editScene,
+//!   deleteScene, trimScene, changeDuration) and which scene ("scene 2", "the second scene",
+//!   "the last scene", "the intro", "the pricing scene", or the scene edited last for "it"), or
+//!   a clarifying question when the request is ambiguous or names a scene that does not exist.
+//! - **Code edits** really change the TSX, always by replacing the exact span of a node the
+//!   parser located (never by searching text): colors, texts, fonts and sizes, durations and
+//!   speeds, adding and removing elements, and new scenes in the project's style. Every result
+//!   is checked with [`check_tsx`](crate::analysis::check_tsx); an edit that cannot be applied
+//!   is an error, never unchanged code.
+//! - **Time** follows the [`LatencyModel`]: time to first token = 350 ms + 0.06 ms per uncached
+//!   input token + 0.006 ms per cached input token; generation = 12 ms per output token
+//!   (≈ 83 tokens/s); total = time to first token + generation. The backend sleeps for the total
+//!   multiplied by its time scale (0 = no wait; dropping the future cancels the wait), while the
+//!   reported [`CallTiming`] always carries the modeled figures at scale 1, marked `simulated`.
+//!   Input tokens are the cl100k tokens of the prompt's system, stable prefix and variable
+//!   parts; output tokens those of the produced JSON or code.
+//! - **Prompt cache**: like a provider's, per backend instance: the stable prefix (system +
+//!   stable prefix) of every call is remembered for 5 minutes (refreshed on use); a later call
+//!   with the same prefix of at least 1,024 tokens has those tokens counted as cached.
+//!
+//! Deterministic: the same request on a backend in the same cache state gives the same value,
+//! usage and timing. Only the cache makes a repeated prompt cheaper, as a provider's would.
+
+mod edit;
+mod latency;
+mod new_scene;
+mod patch;
+mod retime;
+mod scene_model;
+mod select;
+mod words;
+
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+pub use latency::{CACHE_TTL, LatencyModel, MIN_CACHED_PREFIX_TOKENS, PromptCache};
+
+use crate::analysis::check_tsx;
+use crate::context::tokens;
+use crate::llm::{
+    CallTiming, ChatPrompt, CodeEdit, CodeEditRequest, LlmClient, LlmError, LlmResponse, Tool,
+    ToolDecision, ToolSelectionRequest, Usage,
+};
+
+/// The model name the offline backend reports.
+pub const OFFLINE_MODEL: &str = "offline-sim";
+
+/// The offline backend. See the module documentation for its rules and latency model.
+#[derive(Debug)]
+pub struct OfflineBackend {
+    time_scale: f64,
+    latency: LatencyModel,
+    cache: PromptCache,
+}
+
+impl OfflineBackend {
+    /// A backend whose simulated waits last `time_scale` × the modeled time (1 = modeled real
+    /// time, 0 = instant). Negative or non-finite scales count as 0.
+    pub fn new(time_scale: f64) -> Self {
+        let time_scale = if time_scale.is_finite() && time_scale > 0.0 {
+            time_scale
+        } else {
+            0.0
+        };
+        OfflineBackend {
+            time_scale,
+            latency: LatencyModel::default(),
+            cache: PromptCache::new(CACHE_TTL),
+        }
+    }
+
+    /// The same backend with a different prompt-cache lifetime (for tests and experiments).
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache = PromptCache::new(ttl);
+        self
+    }
+
+    pub fn time_scale(&self) -> f64 {
+        self.time_scale
+    }
+
+    pub fn latency_model(&self) -> &LatencyModel {
+        &self.latency
+    }
+
+    /// Counts the prompt's tokens and consults the prompt cache, as a provider does on receipt.
+    fn receive(&self, prompt: &ChatPrompt) -> Received {
+        let prefix_tokens =
+            (tokens::count(&prompt.system) + tokens::count(&prompt.stable_prefix)) as u64;
+        let input_tokens = prefix_tokens + tokens::count(&prompt.variable) as u64;
+        let hit = self.cache.send(
+            &[prompt.system.as_str(), prompt.stable_prefix.as_str()],
+            prefix_tokens,
+            Instant::now(),
+        );
+        Received {
+            input_tokens,
+            cached_input_tokens: if hit { prefix_tokens } else { 0 },
+            prefix_stable_share: if input_tokens == 0 {
+                0.0
+            } else {
+                prefix_tokens as f64 / input_tokens as f64
+            },
+        }
+    }
+
+    /// Waits the scaled modeled time and wraps `value` with its usage and timing.
+    async fn respond<T>(&self, received: Received, value: T, output: &str) -> LlmResponse<T> {
+        let usage = Usage {
+            input_tokens: received.input_tokens,
+            cached_input_tokens: received.cached_input_tokens,
+            cache_creation_input_tokens: 0,
+            output_tokens: tokens::count(output) as u64,
+        };
+        let timing: CallTiming = self.latency.timing(
+            usage.input_tokens,
+            usage.cached_input_tokens,
+            usage.output_tokens,
+        );
+        let wait_ms = timing.total_ms * self.time_scale;
+        if wait_ms > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(wait_ms / 1_000.0)).await;
+        }
+        LlmResponse {
+            value,
+            usage,
+            timing,
+            model: OFFLINE_MODEL.to_string(),
+            prefix_stable_share: received.prefix_stable_share,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Received {
+    input_tokens: u64,
+    cached_input_tokens: u64,
+    prefix_stable_share: f64,
+}
+
+impl LlmClient for OfflineBackend {
+    fn name(&self) -> String {
+        "offline".to_string()
+    }
+
+    fn select_tool<'a>(
+        &'a self,
+        request: &'a ToolSelectionRequest,
+    ) -> BoxFuture<'a, Result<LlmResponse<ToolDecision>, LlmError>> {
+        Box::pin(async move {
+            let received = self.receive(&request.prompt);
+            let decision = select::select(request);
+            // What a real model would emit: the decision as JSON.
+            let output = serde_json::to_string(&decision).map_err(|e| LlmError::Malformed {
+                what: "tool decision".into(),
+                detail: e.to_string(),
+            })?;
+            Ok(self.respond(received, decision, &output).await)
+        })
+    }
+
+    fn edit_code<'a>(
+        &'a self,
+        request: &'a CodeEditRequest,
+    ) -> BoxFuture<'a, Result<LlmResponse<CodeEdit>, LlmError>> {
+        Box::pin(async move {
+            let received = self.receive(&request.prompt);
+            let edit = code_edit(request)?;
+            let output = format!("{}\n{}", edit.summary, edit.code);
+            Ok(self.respond(received, edit, &output).await)
+        })
+    }
+}
+
+fn cannot(detail: impl Into<String>) -> LlmError {
+    LlmError::Malformed {
+        what: "edit".into(),
+        detail: detail.into(),
+    }
+}
+
+/// Stage 3 offline: the new code for `request`, checked to parse.
+fn code_edit(request: &CodeEditRequest) -> Result<CodeEdit, LlmError> {
+    let edit = match request.tool {
+        Tool::AddScene => {
+            let scene = new_scene::build(request);
+            CodeEdit {
+                code: scene.code,
+                duration_frames: Some(scene.duration_frames),
+                scene_name: Some(scene.name),
+                summary: scene.summary,
+            }
+        }
+        Tool::EditScene => {
+            let target = request
+                .target
+                .as_ref()
+                .ok_or_else(|| cannot("editScene needs a target scene"))?;
+            let operations = edit::parse_operations(&request.user_prompt).map_err(cannot)?;
+            let ctx = edit::EditContext {
+                preferences: &request.preferences,
+                style: &request.style,
+            };
+            let mut code = target.code.clone();
+            let mut summaries = Vec::new();
+            for operation in &operations {
+                let (next, summary) = edit::apply(&code, operation, &ctx).map_err(cannot)?;
+                code = next;
+                summaries.push(summary);
+            }
+            if code == target.code {
+                return Err(cannot(format!("nothing changed: {}", summaries.join("; "))));
+            }
+            CodeEdit {
+                code,
+                duration_frames: None,
+                scene_name: None,
+                summary: summaries.join("; "),
+            }
+        }
+        Tool::TrimScene | Tool::ChangeDuration => {
+            let target = request
+                .target
+                .as_ref()
+                .ok_or_else(|| cannot("a duration change needs a target scene"))?;
+            let frames = requested_frames(request, target.duration_frames).ok_or_else(|| {
+                cannot("no new duration given (e.g. \"2 seconds\" or \"90 frames\")")
+            })?;
+            let mode = if request.tool == Tool::TrimScene {
+                retime::Retime::Trim
+            } else {
+                retime::Retime::Scale
+            };
+            let (code, summary) =
+                retime::retime(&target.code, target.duration_frames, frames, mode)
+                    .map_err(cannot)?;
+            CodeEdit {
+                code,
+                duration_frames: Some(frames),
+                scene_name: None,
+                summary,
+            }
+        }
+        Tool::DeleteScene => {
+            return Err(cannot("deleteScene removes the scene; it writes no code"));
+        }
+    };
+    check_tsx(&edit.code).map_err(|e| LlmError::InvalidCode(e.to_string()))?;
+    Ok(edit)
+}
+
+/// The new duration: from the tool arguments, else from the request's words.
+fn requested_frames(request: &CodeEditRequest, current: i64) -> Option<i64> {
+    if let Some(frames) = request
+        .args
+        .get("duration_frames")
+        .and_then(serde_json::Value::as_i64)
+    {
+        return Some(frames);
+    }
+    let d = words::duration(&words::words(&words::without_quotes(&request.user_prompt)))?;
+    Some(if d.relative {
+        let shorter = request.tool == Tool::TrimScene;
+        if shorter {
+            current - d.frames
+        } else {
+            current + d.frames
+        }
+    } else {
+        d.frames
+    })
+}

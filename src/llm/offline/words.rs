@@ -1,0 +1,421 @@
+//! Reading a user's request: words, quoted texts, numbers, durations, ordinals and colors.
+
+/// Frames per second of every scene (Remotion compositions in this product run at 30 fps).
+pub(super) const FPS: f64 = 30.0;
+
+/// Lowercase words of `text`: letters, digits, `#` and decimal points; everything else splits.
+pub(super) fn words(text: &str) -> Vec<String> {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '#' || c == '.' || c == '\'' {
+                c.to_ascii_lowercase()
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    cleaned
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '.' || c == '\'').to_string())
+        .map(|w| w.strip_suffix("'s").map(str::to_string).unwrap_or(w))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Collapses runs of whitespace to single spaces and trims.
+pub(super) fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+const QUOTE_PAIRS: &[(char, char)] =
+    &[('"', '"'), ('\'', '\''), ('“', '”'), ('‘', '’'), ('`', '`')];
+
+/// Quoted passages of a request, in order: `"..."`, `'...'`, `“...”`, `‘...’`. An apostrophe
+/// inside a word (`don't`) does not open a quote.
+pub(super) fn quoted(text: &str) -> Vec<String> {
+    quoted_ranges(text)
+        .into_iter()
+        .map(|(start, end)| text[start..end].to_string())
+        .filter(|q| !q.trim().is_empty())
+        .collect()
+}
+
+/// `text` with its quoted passages blanked out, for keyword matching.
+pub(super) fn without_quotes(text: &str) -> String {
+    let mut out = text.to_string();
+    for (start, end) in quoted_ranges(text).into_iter().rev() {
+        // The delimiters are one char each side; blank them too.
+        let open = text[..start]
+            .char_indices()
+            .last()
+            .map_or(start, |(i, _)| i);
+        let close = text[end..]
+            .chars()
+            .next()
+            .map_or(end, |c| end + c.len_utf8());
+        out.replace_range(open..close, " ");
+    }
+    out
+}
+
+/// Byte ranges of the contents (without delimiters) of quoted passages.
+fn quoted_ranges(text: &str) -> Vec<(usize, usize)> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let opens = QUOTE_PAIRS.iter().find(|(open, _)| *open == c);
+        let after_word = i > 0 && chars[i - 1].1.is_alphanumeric();
+        if let (Some(&(_, close)), false) = (opens, after_word) {
+            let found = chars[i + 1..].iter().enumerate().find(|(j, (_, ch))| {
+                let next = chars.get(i + 2 + j).map(|(_, n)| *n);
+                *ch == close && next.is_none_or(|n| !n.is_alphanumeric())
+            });
+            if let Some((j, &(end, _))) = found {
+                ranges.push((at + c.len_utf8(), end));
+                i += j + 2;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    ranges
+}
+
+/// A number written as digits or as a small English number word.
+pub(super) fn number(word: &str) -> Option<f64> {
+    if let Ok(n) = word.parse::<f64>() {
+        return n.is_finite().then_some(n);
+    }
+    const NAMES: &[&str] = &[
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    match word {
+        "a" | "an" => Some(1.0),
+        "half" => Some(0.5),
+        "thirty" => Some(30.0),
+        "forty" => Some(40.0),
+        "sixty" => Some(60.0),
+        _ => NAMES.iter().position(|n| *n == word).map(|i| i as f64),
+    }
+}
+
+/// An ordinal word: `first` = 1, `2nd` = 2, ... `tenth` = 10.
+pub(super) fn ordinal(word: &str) -> Option<usize> {
+    const NAMES: &[&str] = &[
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth",
+    ];
+    if let Some(i) = NAMES.iter().position(|n| *n == word) {
+        return Some(i + 1);
+    }
+    let digits = word
+        .strip_suffix("st")
+        .or_else(|| word.strip_suffix("nd"))
+        .or_else(|| word.strip_suffix("rd"))
+        .or_else(|| word.strip_suffix("th"))?;
+    digits.parse().ok()
+}
+
+/// A length of time named in a request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Duration {
+    pub frames: i64,
+    /// "by 1 second": a change relative to the current length, not a new length.
+    pub relative: bool,
+}
+
+/// The first duration in `words`: "2 seconds", "2.5s", "90 frames", "a second", "by 1 second".
+pub(super) fn duration(words: &[String]) -> Option<Duration> {
+    for (i, word) in words.iter().enumerate() {
+        let (amount, unit) = match split_unit(word) {
+            Some(split) => split,
+            None => {
+                let Some(next) = words.get(i + 1) else {
+                    continue;
+                };
+                let Some(unit) = unit_scale(next) else {
+                    continue;
+                };
+                let Some(amount) = number(word) else {
+                    continue;
+                };
+                (amount, unit)
+            }
+        };
+        if amount <= 0.0 {
+            continue;
+        }
+        let relative = i > 0 && words[i - 1] == "by";
+        return Some(Duration {
+            frames: (amount * unit).round() as i64,
+            relative,
+        });
+    }
+    None
+}
+
+/// Frames per unit word.
+fn unit_scale(word: &str) -> Option<f64> {
+    match word {
+        "second" | "seconds" | "sec" | "secs" | "s" => Some(FPS),
+        "frame" | "frames" | "f" => Some(1.0),
+        "minute" | "minutes" | "min" => Some(60.0 * FPS),
+        _ => None,
+    }
+}
+
+/// `2s`, `2.5sec`, `90f`, `90frames` as one word.
+fn split_unit(word: &str) -> Option<(f64, f64)> {
+    let split = word.find(|c: char| c.is_ascii_alphabetic())?;
+    let (digits, unit) = word.split_at(split);
+    let amount: f64 = digits.parse().ok()?;
+    Some((amount, unit_scale(unit)?))
+}
+
+/// Basic colors users name, as hex. The values are the mid tones of a common UI palette, so
+/// "blue" gives a blue that reads well on screen rather than pure `#0000FF`.
+const PALETTE: &[(&str, &str)] = &[
+    ("amber", "#F59E0B"),
+    ("beige", "#F5F5DC"),
+    ("black", "#000000"),
+    ("blue", "#2563EB"),
+    ("brown", "#92400E"),
+    ("charcoal", "#36454F"),
+    ("coral", "#FF7F50"),
+    ("cream", "#FFFDD0"),
+    ("crimson", "#DC143C"),
+    ("cyan", "#06B6D4"),
+    ("emerald", "#10B981"),
+    ("gold", "#D4A017"),
+    ("gray", "#6B7280"),
+    ("green", "#16A34A"),
+    ("grey", "#6B7280"),
+    ("indigo", "#4F46E5"),
+    ("lavender", "#E6E6FA"),
+    ("lime", "#84CC16"),
+    ("magenta", "#D946EF"),
+    ("maroon", "#800000"),
+    ("mint", "#98FF98"),
+    ("navy", "#1E3A8A"),
+    ("olive", "#808000"),
+    ("orange", "#F97316"),
+    ("pink", "#EC4899"),
+    ("purple", "#9333EA"),
+    ("red", "#DC2626"),
+    ("rose", "#F43F5E"),
+    ("silver", "#C0C0C0"),
+    ("slate", "#475569"),
+    ("teal", "#0D9488"),
+    ("turquoise", "#40E0D0"),
+    ("violet", "#7C3AED"),
+    ("white", "#FFFFFF"),
+    ("yellow", "#EAB308"),
+];
+
+/// A color named in words, with how it was named ("dark navy").
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct NamedColor {
+    pub hex: String,
+    pub words: String,
+}
+
+/// The last color word of `words` (with a `dark`/`light` modifier right before it), as hex.
+pub(super) fn color_word(words: &[String]) -> Option<NamedColor> {
+    let (i, hex) = words.iter().enumerate().rev().find_map(|(i, w)| {
+        PALETTE
+            .iter()
+            .find(|(name, _)| *name == w.as_str())
+            .map(|(_, hex)| (i, *hex))
+    })?;
+    let modifier = i.checked_sub(1).map(|m| words[m].as_str());
+    let (hex, label) = match modifier {
+        Some(m @ ("dark" | "deep" | "darker")) => {
+            (mix(hex, (0, 0, 0), 0.4), format!("{m} {}", words[i]))
+        }
+        Some(m @ ("light" | "pale" | "soft" | "lighter" | "pastel")) => {
+            (mix(hex, (255, 255, 255), 0.5), format!("{m} {}", words[i]))
+        }
+        _ => (hex.to_string(), words[i].clone()),
+    };
+    Some(NamedColor { hex, words: label })
+}
+
+/// A hex (`#2563eb`) or functional (`rgb(...)`) color written literally in the request.
+pub(super) fn literal_color(text: &str) -> Option<String> {
+    for token in text.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+        let token = token.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '#');
+        if let Some(hex) = crate::analysis::normalise_hex(token) {
+            return Some(hex);
+        }
+    }
+    let lower = text.to_ascii_lowercase();
+    for name in ["rgba(", "rgb(", "hsla(", "hsl("] {
+        if let Some(start) = lower.find(name)
+            && let Some(len) = lower[start..].find(')')
+        {
+            return Some(text[start..start + len + 1].to_string());
+        }
+    }
+    None
+}
+
+/// `hex` moved `amount` (0..1) of the way towards `target`.
+fn mix(hex: &str, target: (u8, u8, u8), amount: f64) -> String {
+    let channel = |i: usize| u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap_or(0);
+    let blend = |c: u8, t: u8| (c as f64 + (t as f64 - c as f64) * amount).round() as u8;
+    format!(
+        "#{:02X}{:02X}{:02X}",
+        blend(channel(0), target.0),
+        blend(channel(1), target.1),
+        blend(channel(2), target.2)
+    )
+}
+
+/// Relative luminance (0 dark .. 1 light) of a `#RRGGBB` color; `None` for other notations.
+pub(super) fn luminance(hex: &str) -> Option<f64> {
+    let hex = crate::analysis::normalise_hex(hex)?;
+    let channel = |i: usize| {
+        u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16)
+            .ok()
+            .map(|c| c as f64 / 255.0)
+    };
+    Some(0.2126 * channel(0)? + 0.7152 * channel(1)? + 0.0722 * channel(2)?)
+}
+
+/// "pricing plans" -> "Pricing Plans".
+pub(super) fn title_case(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(text: &str) -> Vec<String> {
+        words(text)
+    }
+
+    #[test]
+    fn splits_words() {
+        assert_eq!(
+            w("Make scene 2's title BLUE!"),
+            vec!["make", "scene", "2", "title", "blue"]
+        );
+        assert_eq!(w("trim to 2.5s."), vec!["trim", "to", "2.5s"]);
+    }
+
+    #[test]
+    fn quotes_delimit_text() {
+        assert_eq!(
+            quoted("change the headline to 'Ship faster'"),
+            vec!["Ship faster"]
+        );
+        assert_eq!(
+            quoted("say “Hello, world” and \"Bye\""),
+            vec!["Hello, world", "Bye"]
+        );
+        assert!(quoted("don't touch the user's title").is_empty());
+        assert_eq!(quoted("rename it to 'Don't stop'"), vec!["Don't stop"]);
+        assert_eq!(without_quotes("make 'Blue sky' red"), "make   red");
+    }
+
+    #[test]
+    fn durations() {
+        let d = |t: &str| duration(&w(t));
+        assert_eq!(
+            d("trim scene 3 to 2 seconds"),
+            Some(Duration {
+                frames: 60,
+                relative: false
+            })
+        );
+        assert_eq!(
+            d("make it 90 frames"),
+            Some(Duration {
+                frames: 90,
+                relative: false
+            })
+        );
+        assert_eq!(
+            d("shorten by a second"),
+            Some(Duration {
+                frames: 30,
+                relative: true
+            })
+        );
+        assert_eq!(
+            d("2.5s long"),
+            Some(Duration {
+                frames: 75,
+                relative: false
+            })
+        );
+        assert_eq!(
+            d("last four seconds"),
+            Some(Duration {
+                frames: 120,
+                relative: false
+            })
+        );
+        assert_eq!(d("make scene 2 blue"), None);
+    }
+
+    #[test]
+    fn ordinals_and_numbers() {
+        assert_eq!(ordinal("second"), Some(2));
+        assert_eq!(ordinal("3rd"), Some(3));
+        assert_eq!(ordinal("last"), None);
+        assert_eq!(number("seven"), Some(7.0));
+        assert_eq!(number("42"), Some(42.0));
+    }
+
+    #[test]
+    fn colors() {
+        assert_eq!(
+            color_word(&w("make the title blue")).map(|c| c.hex),
+            Some("#2563EB".into())
+        );
+        let navy = color_word(&w("background dark navy")).expect("navy");
+        assert_eq!(navy.words, "dark navy");
+        assert_eq!(navy.hex, "#122353");
+        assert_eq!(literal_color("use #2563eb please"), Some("#2563EB".into()));
+        assert_eq!(
+            literal_color("rgb(1, 2, 3) now"),
+            Some("rgb(1, 2, 3)".into())
+        );
+        assert!(luminance("#000000").is_some_and(|l| l < 0.01));
+        assert!(luminance("#FFFFFF").is_some_and(|l| l > 0.99));
+    }
+}

@@ -1,0 +1,174 @@
+//! OpenTelemetry GenAI semantic-convention names (PROVIDERS.md), kept in one place because the
+//! convention is still moving, and the tracing span every real model call runs in.
+//!
+//! The span follows the convention: named `"{gen_ai.operation.name} {gen_ai.request.model}"`
+//! (through `otel.name`, which tracing-opentelemetry uses as the exported span name), kind
+//! CLIENT, with the usage and timing attributes recorded when the call ends.
+
+use tracing::Span;
+use tracing::field::Empty;
+
+use super::http::StreamedAnswer;
+use super::types::LlmError;
+
+pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+/// Input tokens including cached ones.
+pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+pub const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
+/// Seconds from the request to the first content chunk.
+pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+pub const ERROR_TYPE: &str = "error.type";
+
+/// Span name and kind as tracing-opentelemetry reads them.
+pub const OTEL_NAME: &str = "otel.name";
+pub const OTEL_KIND: &str = "otel.kind";
+pub const OTEL_KIND_CLIENT: &str = "client";
+
+/// `gen_ai.operation.name` of every call we make.
+pub const OPERATION_CHAT: &str = "chat";
+/// `gen_ai.provider.name` values.
+pub const PROVIDER_OPENAI: &str = "openai";
+pub const PROVIDER_ANTHROPIC: &str = "anthropic";
+
+/// Every attribute [`chat_span`] declares. tracing silently drops values recorded under a name
+/// the span did not declare, so this list is what the tests check against.
+pub const CHAT_SPAN_FIELDS: [&str; 11] = [
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+    GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+    ERROR_TYPE,
+];
+
+/// The span one chat call runs in; the answer's figures are recorded on it by
+/// [`record_outcome`].
+pub fn chat_span(provider: &'static str, request_model: &str) -> Span {
+    let span_name = format!("{OPERATION_CHAT} {request_model}");
+    tracing::info_span!(
+        "gen_ai.chat",
+        { OTEL_NAME } = span_name.as_str(),
+        { OTEL_KIND } = OTEL_KIND_CLIENT,
+        { GEN_AI_OPERATION_NAME } = OPERATION_CHAT,
+        { GEN_AI_PROVIDER_NAME } = provider,
+        { GEN_AI_REQUEST_MODEL } = request_model,
+        { GEN_AI_RESPONSE_MODEL } = Empty,
+        { GEN_AI_RESPONSE_FINISH_REASONS } = Empty,
+        { GEN_AI_USAGE_INPUT_TOKENS } = Empty,
+        { GEN_AI_USAGE_OUTPUT_TOKENS } = Empty,
+        { GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS } = Empty,
+        { GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS } = Empty,
+        { GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK } = Empty,
+        { ERROR_TYPE } = Empty,
+    )
+}
+
+/// Records how a call ended on its span, and logs one event with the same figures so that a
+/// plain log (which shows events, not span closes) carries them too.
+pub fn record_outcome(span: &Span, outcome: Result<&StreamedAnswer, &LlmError>) {
+    match outcome {
+        Ok(answer) => {
+            if let Some(model) = &answer.model {
+                span.record(GEN_AI_RESPONSE_MODEL, model.as_str());
+            }
+            if let Some(reason) = &answer.finish_reason {
+                span.record(
+                    GEN_AI_RESPONSE_FINISH_REASONS,
+                    tracing::field::debug([reason.as_str()]),
+                );
+            }
+            let usage = &answer.usage;
+            let ttfc_s = answer.timing.ttft_ms / 1000.0;
+            span.record(GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens);
+            span.record(GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens);
+            span.record(
+                GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                usage.cached_input_tokens,
+            );
+            span.record(
+                GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                usage.cache_creation_input_tokens,
+            );
+            span.record(GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttfc_s);
+            span.in_scope(|| {
+                tracing::info!(
+                    { GEN_AI_USAGE_INPUT_TOKENS } = usage.input_tokens,
+                    { GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS } = usage.cached_input_tokens,
+                    { GEN_AI_USAGE_OUTPUT_TOKENS } = usage.output_tokens,
+                    { GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK } = ttfc_s,
+                    total_ms = answer.timing.total_ms,
+                    "model call finished"
+                );
+            });
+        }
+        Err(error) => {
+            let error_type = error_type(error);
+            span.record(ERROR_TYPE, error_type.as_str());
+            span.in_scope(|| {
+                tracing::warn!({ ERROR_TYPE } = error_type.as_str(), %error, "model call failed");
+            });
+        }
+    }
+}
+
+/// The low-cardinality `error.type` of a failure: the HTTP status where there is one (as the
+/// convention recommends), otherwise the kind of failure.
+pub fn error_type(error: &LlmError) -> String {
+    match error {
+        LlmError::MissingKey(_) => "missing_key".to_string(),
+        LlmError::Connect { .. } => "connect".to_string(),
+        LlmError::Timeout { .. } => "timeout".to_string(),
+        LlmError::Http { status, .. } | LlmError::RetriesExhausted { status, .. } => {
+            status.to_string()
+        }
+        LlmError::StreamCut(_) => "stream_cut".to_string(),
+        LlmError::Malformed { .. } => "malformed".to_string(),
+        LlmError::InvalidCode(_) => "invalid_code".to_string(),
+        LlmError::Cancelled => "cancelled".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chat_span_declares_every_attribute_it_records() {
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            let span = chat_span(PROVIDER_OPENAI, "gpt-4o-mini");
+            let metadata = span.metadata().expect("an enabled span has metadata");
+            for name in CHAT_SPAN_FIELDS.iter().chain([OTEL_NAME, OTEL_KIND].iter()) {
+                assert!(
+                    metadata.fields().field(name).is_some(),
+                    "chat span lacks {name}"
+                );
+            }
+        });
+    }
+
+    #[test]
+    fn error_types_use_the_status_where_there_is_one() {
+        let http = LlmError::Http {
+            provider: "openai",
+            status: 401,
+            body: String::new(),
+        };
+        assert_eq!(error_type(&http), "401");
+        assert_eq!(error_type(&LlmError::Timeout { seconds: 1.0 }), "timeout");
+        assert_eq!(
+            error_type(&LlmError::StreamCut("x".to_string())),
+            "stream_cut"
+        );
+    }
+}

@@ -1,0 +1,798 @@
+//! What real models are asked to answer and how their text is read back: the tool decision as
+//! one JSON object, and the scene's TSX in one fenced block. Models wrap, pad and misspell
+//! their answers, so the readers are lenient about the wrapping and strict about the content;
+//! anything unusable becomes [`LlmError::Malformed`] quoting what came back.
+
+use serde_json::{Map, Value};
+
+use super::http::{StreamedAnswer, excerpt};
+use super::types::{
+    ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, SceneRef, Tool, ToolDecision,
+    ToolSelectionRequest,
+};
+
+/// How much of a bad answer an error quotes.
+const QUOTE_CHARS: usize = 160;
+
+/// Longest summary line kept.
+const SUMMARY_CHARS: usize = 200;
+
+/// The summary used when the model gives none.
+pub const DEFAULT_SUMMARY: &str = "rewrote scene code";
+
+const TOOL_SELECTION: &str = "tool selection";
+const CODE_EDIT: &str = "code edit";
+
+/// Output format for stage 2, appended to the stage's system prompt.
+pub const TOOL_SELECTION_INSTRUCTIONS: &str = r#"Answer with exactly one JSON object and nothing else:
+{"tool": "addScene" | "editScene" | "deleteScene" | "trimScene" | "changeDuration" | null,
+ "target_scene_id": "<id of the scene to change, from the scene list>" | null,
+ "args": {<tool arguments, e.g. {"duration_frames": 90} for changeDuration>},
+ "clarification": "<question for the user>" | null,
+ "reasoning": "<one short sentence>"}
+target_scene_id is null only for addScene. When the request is ambiguous or names a scene that does not exist, answer "tool": null with a clarification question."#;
+
+/// Output format for stage 3, appended to the stage's system prompt.
+pub const CODE_EDIT_INSTRUCTIONS: &str = r#"Answer in this format:
+1. One line summarising the change.
+2. For a new scene only: a line "Name: <scene name>".
+3. The complete TSX of the scene (the whole file, not a diff or an excerpt) in one ```tsx fenced block.
+Keep the component's export and everything the request does not ask to change. If the scene declares its length in frames (a DURATION constant or durationInFrames), keep that declaration up to date."#;
+
+/// The stage's system prompt followed by the answer format.
+pub fn with_instructions(system: &str, instructions: &str) -> String {
+    if system.trim().is_empty() {
+        instructions.to_string()
+    } else {
+        format!("{}\n\n{instructions}", system.trim_end())
+    }
+}
+
+/// The prompt sent for stage 2: the request's prompt with the answer format added to the
+/// system part (which stays constant, so provider caches still hit).
+pub fn tool_selection_prompt(request: &ToolSelectionRequest) -> ChatPrompt {
+    ChatPrompt {
+        system: with_instructions(&request.prompt.system, TOOL_SELECTION_INSTRUCTIONS),
+        ..request.prompt.clone()
+    }
+}
+
+/// The prompt sent for stage 3, like [`tool_selection_prompt`].
+pub fn code_edit_prompt(request: &CodeEditRequest) -> ChatPrompt {
+    ChatPrompt {
+        system: with_instructions(&request.prompt.system, CODE_EDIT_INSTRUCTIONS),
+        ..request.prompt.clone()
+    }
+}
+
+/// Reads a finished stage 2 answer into the response both real clients return.
+pub fn tool_selection_response(
+    answer: StreamedAnswer,
+    request: &ToolSelectionRequest,
+    configured_model: &str,
+    sent_prompt: &ChatPrompt,
+) -> Result<LlmResponse<ToolDecision>, LlmError> {
+    reject_truncated(answer.finish_reason.as_deref(), TOOL_SELECTION)?;
+    let decision = resolve_target(parse_tool_decision(&answer.text)?, &request.scenes)?;
+    Ok(answer.into_response(decision, configured_model, sent_prompt))
+}
+
+/// Reads a finished stage 3 answer into the response both real clients return.
+pub fn code_edit_response(
+    answer: StreamedAnswer,
+    request: &CodeEditRequest,
+    configured_model: &str,
+    sent_prompt: &ChatPrompt,
+) -> Result<LlmResponse<CodeEdit>, LlmError> {
+    reject_truncated(answer.finish_reason.as_deref(), CODE_EDIT)?;
+    let edit = parse_code_edit(&answer.text, request)?;
+    Ok(answer.into_response(edit, configured_model, sent_prompt))
+}
+
+fn malformed(what: &str, detail: String) -> LlmError {
+    LlmError::Malformed {
+        what: what.to_string(),
+        detail,
+    }
+}
+
+fn quote(text: &str) -> String {
+    format!("\"{}\"", excerpt(text, QUOTE_CHARS))
+}
+
+/// Refuses an answer the provider stopped at its output token limit: what came back is cut,
+/// and parsing it would fail with a misleading message or, worse, succeed on half a scene.
+pub fn reject_truncated(finish_reason: Option<&str>, what: &str) -> Result<(), LlmError> {
+    match finish_reason {
+        Some(reason @ ("length" | "max_tokens")) => Err(malformed(
+            what,
+            format!("the answer stopped at the output token limit (finish reason {reason})"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The end (exclusive) of the balanced `{...}` starting at `start`, skipping braces inside
+/// JSON strings.
+fn balanced_object_end(text: &str, start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, ch) in text[start..].char_indices() {
+        if in_string {
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match ch {
+            '"' => in_string = true,
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(start + offset + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first balanced `{...}` in `text` that parses as a JSON object. Code fences and prose
+/// around it are skipped; a brace in prose ("use {x}") is tried and passed over.
+pub fn first_json_object(text: &str) -> Option<Map<String, Value>> {
+    let mut from = 0;
+    while let Some(found) = text[from..].find('{') {
+        let start = from + found;
+        if let Some(end) = balanced_object_end(text, start)
+            && let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&text[start..end])
+        {
+            return Some(object);
+        }
+        from = start + 1;
+    }
+    None
+}
+
+/// A tool name as models write it: exact, or with other casing, `_`, `-` or spaces.
+fn parse_tool_name(name: &str) -> Option<Tool> {
+    let normalized: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    Tool::ALL
+        .into_iter()
+        .find(|tool| tool.as_str().to_ascii_lowercase() == normalized)
+}
+
+fn non_empty_str(value: Option<&Value>) -> Option<String> {
+    value
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Reads the stage 2 answer into a [`ToolDecision`].
+pub fn parse_tool_decision(text: &str) -> Result<ToolDecision, LlmError> {
+    let object = first_json_object(text).ok_or_else(|| {
+        malformed(
+            TOOL_SELECTION,
+            format!("expected one JSON object, got {}", quote(text)),
+        )
+    })?;
+    let tool_value = object.get("tool").ok_or_else(|| {
+        malformed(
+            TOOL_SELECTION,
+            format!("the JSON has no \"tool\" field: {}", quote(text)),
+        )
+    })?;
+    let tool_name = match tool_value {
+        Value::Null => None,
+        Value::String(name) => Some(name.trim()).filter(|name| !name.is_empty()),
+        other => {
+            return Err(malformed(
+                TOOL_SELECTION,
+                format!("\"tool\" must be a name or null, got {other}"),
+            ));
+        }
+    };
+    let Some(tool_name) = tool_name else {
+        return non_empty_str(object.get("clarification"))
+            .map(|question| ToolDecision::Clarify { question })
+            .ok_or_else(|| {
+                malformed(
+                    TOOL_SELECTION,
+                    format!("no tool and no clarification question: {}", quote(text)),
+                )
+            });
+    };
+    let tool = parse_tool_name(tool_name).ok_or_else(|| {
+        let known: Vec<&str> = Tool::ALL.iter().map(|t| t.as_str()).collect();
+        malformed(
+            TOOL_SELECTION,
+            format!(
+                "unknown tool \"{tool_name}\" (expected one of {})",
+                known.join(", ")
+            ),
+        )
+    })?;
+    let target_scene_id = match object.get("target_scene_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if id.trim().is_empty() => None,
+        Some(Value::String(id)) => Some(id.trim().to_string()),
+        // Models sometimes answer with the scene's position; resolve_target maps it to the id.
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(malformed(
+                TOOL_SELECTION,
+                format!("\"target_scene_id\" must be a string or null, got {other}"),
+            ));
+        }
+    };
+    let target_scene_id = if tool == Tool::AddScene {
+        None
+    } else {
+        Some(target_scene_id.ok_or_else(|| {
+            malformed(
+                TOOL_SELECTION,
+                format!("{} needs a target_scene_id: {}", tool.as_str(), quote(text)),
+            )
+        })?)
+    };
+    let args = match object.get("args") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(Value::Object(args)) => Value::Object(args.clone()),
+        Some(other) => {
+            return Err(malformed(
+                TOOL_SELECTION,
+                format!("\"args\" must be an object, got {other}"),
+            ));
+        }
+    };
+    Ok(ToolDecision::Tool {
+        tool,
+        target_scene_id,
+        args,
+        reasoning: non_empty_str(object.get("reasoning")).unwrap_or_default(),
+    })
+}
+
+/// Checks the decision's target against the project's scenes, mapping a position ("2") or a
+/// scene name to its id. An id the project does not have is refused: running a tool on it
+/// could only fail later with a less helpful message. Without a scene list nothing is checked.
+pub fn resolve_target(
+    mut decision: ToolDecision,
+    scenes: &[SceneRef],
+) -> Result<ToolDecision, LlmError> {
+    if let ToolDecision::Tool {
+        target_scene_id: Some(target),
+        ..
+    } = &mut decision
+        && !scenes.is_empty()
+        && !scenes.iter().any(|scene| scene.id == *target)
+    {
+        let scene = scene_named_by(target, scenes).ok_or_else(|| {
+            let known: Vec<&str> = scenes.iter().map(|scene| scene.id.as_str()).collect();
+            malformed(
+                TOOL_SELECTION,
+                format!(
+                    "target_scene_id \"{target}\" is not a scene of this project (scenes: {})",
+                    known.join(", ")
+                ),
+            )
+        })?;
+        *target = scene.id.clone();
+    }
+    Ok(decision)
+}
+
+/// The scene a target that is not an id points at: a position ("2", "scene 2") or a name.
+fn scene_named_by<'a>(target: &str, scenes: &'a [SceneRef]) -> Option<&'a SceneRef> {
+    let lower = target.trim().to_ascii_lowercase();
+    let position = lower
+        .strip_prefix("scene")
+        .unwrap_or(&lower)
+        .trim_start_matches([' ', '#'])
+        .parse::<usize>()
+        .ok();
+    position
+        .and_then(|position| scenes.iter().find(|scene| scene.position == position))
+        .or_else(|| {
+            scenes
+                .iter()
+                .find(|scene| scene.name.eq_ignore_ascii_case(target.trim()))
+        })
+}
+
+/// A fenced block of the answer.
+struct Fence {
+    language: String,
+    body: String,
+}
+
+/// The answer split into its fenced blocks and the lines outside them. An opening fence
+/// without a closing one runs to the end.
+fn split_fences(text: &str) -> (Vec<Fence>, Vec<&str>) {
+    let mut fences = Vec::new();
+    let mut outside = Vec::new();
+    let mut open: Option<Fence> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        match (open.take(), trimmed.strip_prefix("```")) {
+            (None, Some(language)) => {
+                open = Some(Fence {
+                    language: language.trim().to_ascii_lowercase(),
+                    body: String::new(),
+                });
+            }
+            (None, None) => outside.push(line),
+            (Some(fence), Some(rest)) if rest.trim().is_empty() => fences.push(fence),
+            (Some(mut fence), _) => {
+                fence.body.push_str(line);
+                fence.body.push('\n');
+                open = Some(fence);
+            }
+        }
+    }
+    fences.extend(open);
+    (fences, outside)
+}
+
+/// Whether a fence's info string ("tsx", "tsx title=Intro.tsx") names TS/JS code.
+fn is_code_language(info: &str) -> bool {
+    matches!(
+        info.split_whitespace().next().unwrap_or(""),
+        "tsx" | "jsx" | "ts" | "typescript" | "js" | "javascript" | "react"
+    )
+}
+
+/// The code of the answer and the lines around it: the first block labelled as TS/JS code,
+/// else the longest unlabelled block, else the whole text when there is no fence at all.
+fn extract_code(text: &str) -> (String, Vec<&str>) {
+    let (fences, outside) = split_fences(text);
+    let labelled = fences.iter().find(|f| is_code_language(&f.language));
+    let unlabelled = fences
+        .iter()
+        .filter(|f| f.language.is_empty())
+        .max_by_key(|f| f.body.len());
+    match labelled.or(unlabelled) {
+        Some(fence) => (fence.body.trim_end().to_string() + "\n", outside),
+        None if fences.is_empty() => (text.trim().to_string() + "\n", Vec::new()),
+        // Only blocks in other languages (a JSON or shell snippet): no scene code.
+        None => (String::new(), outside),
+    }
+}
+
+/// Whether text looks like a scene module at all: an export or a JSX tag.
+fn looks_like_tsx(code: &str) -> bool {
+    let has_export = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == "export");
+    let has_jsx = code.contains("</") || code.contains("/>");
+    has_export || has_jsx
+}
+
+/// The integer `value` starts with (after spaces), when it stands alone: `150;` or `120,` but
+/// not `5 * 30`, which is not obvious enough to read without evaluating it.
+fn plain_number(value: &str) -> Option<i64> {
+    let rest = value.trim_start();
+    let digits_end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let number: i64 = rest[..digits_end].parse().ok()?;
+    let next = rest[digits_end..]
+        .trim_start_matches([' ', '\t'])
+        .chars()
+        .next();
+    matches!(next, None | Some(';' | ',' | '}' | ')' | '\n' | '\r')).then_some(number)
+}
+
+/// The scene length in frames when the code states it plainly: a `const` whose name contains
+/// `DURATION` (`const DURATION = 150`, `export const DURATION_IN_FRAMES = 90`), else
+/// `durationInFrames: N` / `durationInFrames = N` when every such mention agrees. JSX
+/// attributes (`<Sequence durationInFrames={30}>`) are ignored: they time parts of a scene.
+pub fn duration_from_code(code: &str) -> Option<i64> {
+    for line in code.lines() {
+        let line = line.trim_start();
+        let declaration = line
+            .strip_prefix("export ")
+            .unwrap_or(line)
+            .strip_prefix("const ");
+        if let Some((name, value)) = declaration.and_then(|d| d.split_once('=')) {
+            let name = name.split(':').next().unwrap_or(name).trim();
+            if name.contains("DURATION")
+                && let Some(frames) = plain_number(value)
+            {
+                return Some(frames);
+            }
+        }
+    }
+    let mut found: Option<i64> = None;
+    for (index, _) in code.match_indices("durationInFrames") {
+        let after = index + "durationInFrames".len();
+        let rest = code[after..].trim_start();
+        let Some(value) = rest.strip_prefix(':').or_else(|| {
+            rest.strip_prefix('=')
+                .filter(|value| !value.trim_start().starts_with('{'))
+        }) else {
+            continue;
+        };
+        if let Some(frames) = plain_number(value) {
+            match found {
+                Some(previous) if previous != frames => return None,
+                _ => found = Some(frames),
+            }
+        }
+    }
+    found
+}
+
+/// A "Name: ..." line's value, markdown emphasis and quotes removed.
+fn name_line(line: &str) -> Option<String> {
+    let cleaned = line.trim().trim_start_matches(['*', '_', '#', '-', ' ']);
+    let lower = cleaned.to_ascii_lowercase();
+    let value = if lower.starts_with("scene name:") {
+        &cleaned["scene name:".len()..]
+    } else if lower.starts_with("name:") {
+        &cleaned["name:".len()..]
+    } else {
+        return None;
+    };
+    let value = value.trim_matches(|c: char| c.is_whitespace() || "*_\"'`".contains(c));
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// The exported component's name, as a fallback name for a new scene.
+fn component_name(code: &str) -> Option<String> {
+    const STARTS: [&str; 4] = [
+        "export default function ",
+        "export function ",
+        "export const ",
+        "export default class ",
+    ];
+    code.lines().find_map(|line| {
+        let line = line.trim_start();
+        let rest = STARTS.iter().find_map(|start| line.strip_prefix(start))?;
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let is_component = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            && !name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit());
+        is_component.then_some(name)
+    })
+}
+
+/// The first line of prose outside the code, without list or heading marks.
+fn summary_line(outside: &[&str]) -> String {
+    outside
+        .iter()
+        .map(|line| line.trim())
+        .filter(|line| !line.is_empty() && name_line(line).is_none())
+        .map(|line| {
+            let line = line.trim_start_matches(['#', '*', '-', ' ']);
+            let line = line
+                .strip_prefix("1.")
+                .or_else(|| line.strip_prefix("1)"))
+                .unwrap_or(line)
+                .trim_start();
+            let line = line
+                .strip_prefix("Summary:")
+                .or_else(|| line.strip_prefix("summary:"))
+                .unwrap_or(line);
+            line.trim_matches(|c: char| c.is_whitespace() || c == '*')
+                .to_string()
+        })
+        .find(|line| !line.is_empty())
+        .map_or_else(
+            || DEFAULT_SUMMARY.to_string(),
+            |line| excerpt(&line, SUMMARY_CHARS),
+        )
+}
+
+/// Reads the stage 3 answer into a [`CodeEdit`] for `request`.
+pub fn parse_code_edit(text: &str, request: &CodeEditRequest) -> Result<CodeEdit, LlmError> {
+    let (code, outside) = extract_code(text);
+    if code.trim().is_empty() {
+        return Err(malformed(
+            CODE_EDIT,
+            format!("the answer holds no scene code: {}", quote(text)),
+        ));
+    }
+    if !looks_like_tsx(&code) {
+        return Err(malformed(
+            CODE_EDIT,
+            format!("the answer has no JSX and no export: {}", quote(&code)),
+        ));
+    }
+    let parsed_duration = duration_from_code(&code);
+    let current_duration = request.target.as_ref().map(|target| target.duration_frames);
+    let duration_frames = match parsed_duration {
+        Some(frames) if Some(frames) != current_duration => Some(frames),
+        Some(_) => None,
+        None if request.tool == Tool::ChangeDuration => request
+            .args
+            .get("duration_frames")
+            .and_then(Value::as_i64)
+            .filter(|frames| Some(*frames) != current_duration),
+        None => None,
+    };
+    let scene_name = if request.tool == Tool::AddScene {
+        outside
+            .iter()
+            .find_map(|line| name_line(line))
+            .or_else(|| component_name(&code))
+    } else {
+        None
+    };
+    Ok(CodeEdit {
+        summary: summary_line(&outside),
+        code,
+        duration_frames,
+        scene_name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::llm::types::{StyleHints, TargetScene};
+
+    fn scenes() -> Vec<SceneRef> {
+        vec![
+            SceneRef {
+                id: "s-intro".to_string(),
+                name: "Intro".to_string(),
+                position: 1,
+                duration_frames: 90,
+            },
+            SceneRef {
+                id: "s-logo".to_string(),
+                name: "Logo reveal".to_string(),
+                position: 2,
+                duration_frames: 120,
+            },
+        ]
+    }
+
+    fn edit_request(tool: Tool, args: Value, target_duration: Option<i64>) -> CodeEditRequest {
+        CodeEditRequest {
+            user_prompt: "make it longer".to_string(),
+            tool,
+            args,
+            target: target_duration.map(|duration_frames| TargetScene {
+                id: "s-intro".to_string(),
+                name: "Intro".to_string(),
+                position: 1,
+                code: String::new(),
+                duration_frames,
+            }),
+            preferences: BTreeMap::new(),
+            style: StyleHints::default(),
+            new_scene_position: 3,
+            prompt: ChatPrompt::default(),
+        }
+    }
+
+    fn malformed_detail(result: Result<impl std::fmt::Debug, LlmError>) -> (String, String) {
+        match result {
+            Err(LlmError::Malformed { what, detail }) => (what, detail),
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_a_fenced_decision_with_prose_and_braces_in_strings() {
+        let text = "Sure! Here is my answer {not json}:\n```json\n{\"tool\": \"editScene\", \"target_scene_id\": \"s-logo\", \"args\": {\"color\": \"#ff0000\"}, \"clarification\": null, \"reasoning\": \"user said {logo}\"}\n```";
+        let decision = parse_tool_decision(text).expect("parses");
+        assert_eq!(
+            decision,
+            ToolDecision::Tool {
+                tool: Tool::EditScene,
+                target_scene_id: Some("s-logo".to_string()),
+                args: json!({"color": "#ff0000"}),
+                reasoning: "user said {logo}".to_string(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_null_tool_with_a_question_is_a_clarification() {
+        let text = r#"{"tool": null, "target_scene_id": null, "args": {}, "clarification": "Which scene?", "reasoning": "ambiguous"}"#;
+        assert_eq!(
+            parse_tool_decision(text).expect("parses"),
+            ToolDecision::Clarify {
+                question: "Which scene?".to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn tool_names_are_read_leniently_and_add_scene_has_no_target() {
+        let text = r#"{"tool": "add_scene", "target_scene_id": "s-intro", "reasoning": "new"}"#;
+        match parse_tool_decision(text).expect("parses") {
+            ToolDecision::Tool {
+                tool,
+                target_scene_id,
+                args,
+                ..
+            } => {
+                assert_eq!(tool, Tool::AddScene);
+                assert_eq!(target_scene_id, None);
+                assert_eq!(args, json!({}));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn prose_unknown_tools_and_missing_fields_are_malformed() {
+        let (what, detail) =
+            malformed_detail(parse_tool_decision("I think you should edit scene 2!!"));
+        assert_eq!(what, TOOL_SELECTION);
+        assert!(
+            detail.contains("I think you should edit scene 2!!"),
+            "{detail}"
+        );
+
+        let (_, detail) = malformed_detail(parse_tool_decision(
+            r#"{"tool": "explodeScene", "target_scene_id": "s-intro"}"#,
+        ));
+        assert!(detail.contains("explodeScene"), "{detail}");
+
+        let (_, detail) =
+            malformed_detail(parse_tool_decision(r#"{"target_scene_id": "s-intro"}"#));
+        assert!(detail.contains("\"tool\""), "{detail}");
+
+        let (_, detail) = malformed_detail(parse_tool_decision(r#"{"tool": "editScene"}"#));
+        assert!(detail.contains("target_scene_id"), "{detail}");
+
+        let (_, detail) = malformed_detail(parse_tool_decision(r#"{"tool": null}"#));
+        assert!(detail.contains("clarification"), "{detail}");
+
+        malformed_detail(parse_tool_decision(
+            r#"{"tool": "editScene", "target_scene_id": "s-intro", "args": [1]}"#,
+        ));
+    }
+
+    #[test]
+    fn targets_resolve_by_id_position_or_name_and_unknown_ids_fail() {
+        let decide = |target: &str| ToolDecision::Tool {
+            tool: Tool::EditScene,
+            target_scene_id: Some(target.to_string()),
+            args: json!({}),
+            reasoning: String::new(),
+        };
+        let target_of = |decision: ToolDecision| match decision {
+            ToolDecision::Tool {
+                target_scene_id, ..
+            } => target_scene_id,
+            ToolDecision::Clarify { .. } => None,
+        };
+        let resolved =
+            |target: &str| target_of(resolve_target(decide(target), &scenes()).expect("resolves"));
+        assert_eq!(resolved("s-logo"), Some("s-logo".to_string()));
+        assert_eq!(resolved("2"), Some("s-logo".to_string()));
+        assert_eq!(resolved("scene 1"), Some("s-intro".to_string()));
+        assert_eq!(resolved("logo reveal"), Some("s-logo".to_string()));
+        let (_, detail) = malformed_detail(resolve_target(decide("s-missing"), &scenes()));
+        assert!(
+            detail.contains("s-missing") && detail.contains("s-intro"),
+            "{detail}"
+        );
+        assert_eq!(
+            target_of(resolve_target(decide("anything"), &[]).expect("no scenes, no check")),
+            Some("anything".to_string())
+        );
+    }
+
+    #[test]
+    fn code_edit_takes_the_tsx_block_summary_and_changed_duration() {
+        let text = "Made the intro last five seconds.\n\n```tsx\nimport {AbsoluteFill} from 'remotion';\nexport const DURATION = 150;\nexport const Intro = () => <AbsoluteFill>Hi</AbsoluteFill>;\n```\nLet me know!";
+        let edit = parse_code_edit(
+            text,
+            &edit_request(Tool::ChangeDuration, json!({}), Some(90)),
+        )
+        .expect("parses");
+        assert!(edit.code.starts_with("import {AbsoluteFill}"));
+        assert!(!edit.code.contains("```"));
+        assert_eq!(edit.duration_frames, Some(150));
+        assert_eq!(edit.summary, "Made the intro last five seconds.");
+        assert_eq!(edit.scene_name, None);
+    }
+
+    #[test]
+    fn unchanged_duration_is_none_and_raw_code_without_fence_is_accepted() {
+        let text = "export const DURATION = 90;\nexport const Intro = () => <div/>;";
+        let edit =
+            parse_code_edit(text, &edit_request(Tool::EditScene, json!({}), Some(90))).expect("ok");
+        assert_eq!(edit.duration_frames, None);
+        assert_eq!(edit.summary, DEFAULT_SUMMARY);
+        assert!(edit.code.contains("export const Intro"));
+    }
+
+    #[test]
+    fn new_scenes_get_a_name_from_the_name_line_or_the_component() {
+        let request = edit_request(Tool::AddScene, json!({}), None);
+        let text = "Added an outro.\n**Name:** Outro card\n```tsx\nexport const Outro = () => <div>Bye</div>;\n```";
+        let edit = parse_code_edit(text, &request).expect("ok");
+        assert_eq!(edit.scene_name.as_deref(), Some("Outro card"));
+        assert_eq!(edit.summary, "Added an outro.");
+
+        let text = "```tsx\nexport default function ClosingTitle() { return <h1>End</h1>; }\n```";
+        let edit = parse_code_edit(text, &request).expect("ok");
+        assert_eq!(edit.scene_name.as_deref(), Some("ClosingTitle"));
+    }
+
+    #[test]
+    fn empty_or_non_code_answers_are_malformed() {
+        let request = edit_request(Tool::EditScene, json!({}), Some(90));
+        let (what, _) = malformed_detail(parse_code_edit("```tsx\n\n```", &request));
+        assert_eq!(what, CODE_EDIT);
+        let (_, detail) =
+            malformed_detail(parse_code_edit("Sorry, I cannot help with that.", &request));
+        assert!(detail.contains("no JSX"), "{detail}");
+        malformed_detail(parse_code_edit("```json\n{\"a\": 1}\n```", &request));
+    }
+
+    #[test]
+    fn change_duration_falls_back_to_the_tool_argument() {
+        let request = edit_request(
+            Tool::ChangeDuration,
+            json!({"duration_frames": 60}),
+            Some(90),
+        );
+        let edit =
+            parse_code_edit("```tsx\nexport const A = () => <div/>;\n```", &request).expect("ok");
+        assert_eq!(edit.duration_frames, Some(60));
+    }
+
+    #[test]
+    fn durations_come_only_from_plain_declarations() {
+        assert_eq!(
+            duration_from_code("const DURATION_IN_FRAMES = 240;"),
+            Some(240)
+        );
+        assert_eq!(
+            duration_from_code("export const config = { durationInFrames: 120, fps: 30 };"),
+            Some(120)
+        );
+        assert_eq!(
+            duration_from_code("<Sequence durationInFrames={30}><A/></Sequence>"),
+            None
+        );
+        assert_eq!(
+            duration_from_code(
+                "const a = {durationInFrames: 30}; const b = {durationInFrames: 60};"
+            ),
+            None
+        );
+        assert_eq!(duration_from_code("const fps = 30;"), None);
+        assert_eq!(duration_from_code("const DURATION = 5 * 30;"), None);
+        assert_eq!(
+            duration_from_code("const { a } = x;\nconst DURATION = 75"),
+            Some(75)
+        );
+    }
+
+    #[test]
+    fn truncated_answers_are_refused() {
+        assert!(reject_truncated(Some("stop"), CODE_EDIT).is_ok());
+        assert!(reject_truncated(None, CODE_EDIT).is_ok());
+        let (_, detail) = malformed_detail(reject_truncated(Some("max_tokens"), CODE_EDIT));
+        assert!(detail.contains("token limit"));
+    }
+}

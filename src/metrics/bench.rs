@@ -1,0 +1,318 @@
+//! `editscope bench`: the same scripted session under legacy and under optimized, in one
+//! process, on a generated project; plus micro figures for cold build, warm hit and incremental
+//! update. Figures are printed, never asserted.
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::Distribution;
+use crate::context::{BuildPath, BuildRequest, ContextEngine, EngineOptions, Flags};
+use crate::fixtures::{self, generate};
+use crate::llm::offline::OfflineBackend;
+use crate::pipeline::Pipeline;
+use crate::store::{ImageAnalysis, MemoryType, MemoryWrite, Store};
+
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub scenes: usize,
+    pub edits: usize,
+    pub seed: u64,
+}
+
+/// Figures of one path (`bench --json` field `legacy` / `optimized`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PathSummary {
+    pub build_p50_us: u64,
+    pub build_p95_us: u64,
+    /// Share of builds served from the cache (as is or incrementally updated).
+    pub hit_rate: f64,
+    /// Input tokens sent to the model over the session.
+    pub tokens_total: u64,
+    /// Modeled end-to-end edit time (offline latency model at scale 1), p50.
+    pub modeled_edit_p50_ms: f64,
+    pub modeled_edit_p95_ms: f64,
+    /// Real time of the pipeline outside model time (context, parsing, storing), p50.
+    pub overhead_p50_ms: f64,
+    /// Modeled time per stage, p50 (ms): context, tool_selection, code_edit, response.
+    pub stage_p50_ms: Vec<(String, f64)>,
+    pub context_tokens_p50: u64,
+    pub failed_runs: usize,
+    pub paths: Vec<(String, usize)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Micro {
+    pub cold_build_p50_us: u64,
+    pub warm_hit_p50_us: u64,
+    pub incremental_p50_us: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratio {
+    pub build_p50: f64,
+    pub tokens: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub scenes: usize,
+    pub edits: usize,
+    pub legacy: PathSummary,
+    pub optimized: PathSummary,
+    pub ratio: Ratio,
+    pub micro_legacy: Micro,
+    pub micro_optimized: Micro,
+}
+
+const PROMPTS: [&str; 8] = [
+    "make the title blue in scene {n}",
+    "change the headline of scene {n} to 'Ship faster'",
+    "make the title bigger in scene {n}",
+    "use our brand color for the title in scene {n}",
+    "make scene {n} last 4 seconds",
+    "use Poppins for the title in scene {n}",
+    "make the title smaller in scene {n}",
+    "add a subtitle saying 'Now in beta' to scene {n}",
+];
+
+fn prompt_for(i: usize, scenes: usize) -> String {
+    let n = (i * 7919) % scenes.max(1) + 1;
+    PROMPTS[i % PROMPTS.len()].replace("{n}", &n.to_string())
+}
+
+/// Writes another user (or the product) makes between two requests: new and changed scenes,
+/// new preferences, new images. The same for both paths.
+fn interleaved_write(
+    store: &mut Store,
+    project_id: &str,
+    i: usize,
+    spec: &generate::GenerateSpec,
+) -> anyhow::Result<()> {
+    match i % 4 {
+        1 => {
+            let mut scene = generate::generate_scene(spec, 100_000 + i, spec.seed ^ i as u64);
+            scene.id = format!("{project_id}-bench-{i}");
+            let ord = store.scene_count(project_id)? as i64 + 10_000 + i as i64;
+            let now = crate::util::now_ms();
+            store.write(|w| {
+                w.upsert_scene(&crate::store::Scene {
+                    id: scene.id.clone(),
+                    project_id: project_id.to_string(),
+                    name: format!("{} {i}", scene.name),
+                    ord,
+                    tsx_code: scene.tsx_code.clone(),
+                    duration_frames: scene.duration_frames,
+                    props_json: "{}".into(),
+                    created_at: now,
+                    updated_at: now,
+                })
+            })?;
+        }
+        2 => {
+            let w = MemoryWrite {
+                project_id: project_id.to_string(),
+                memory_type: MemoryType::UserPreference,
+                key: format!("bench_pref_{}", i % 5),
+                value: format!("value {i}"),
+                confidence: 0.9,
+                source_prompt: format!("bench request {i}"),
+                learned_at: None,
+            };
+            store.write(|tx| tx.upsert_memory(&w))?;
+        }
+        3 => {
+            store.write(|w| {
+                w.add_image_analysis(&ImageAnalysis {
+                    id: format!("{project_id}-bench-img-{i}"),
+                    project_id: project_id.to_string(),
+                    trace_id: format!("bench-{i}"),
+                    image_urls: vec![format!("https://assets.example.com/bench/{i}.png")],
+                    palette: serde_json::json!(["#0F172A", "#38BDF8"]),
+                    typography: "Inter".into(),
+                    mood: "confident".into(),
+                    layout: serde_json::json!({"grid": "centered"}),
+                    processing_time_ms: 120,
+                    created_at: crate::util::now_ms(),
+                })
+            })?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn fresh_db(
+    dir: &std::path::Path,
+    name: &str,
+    spec: &generate::GenerateSpec,
+) -> anyhow::Result<Store> {
+    let mut store = Store::open(dir.join(name))?;
+    fixtures::import(
+        &mut store,
+        "bench project",
+        &generate::generate_project(spec),
+    )?;
+    Ok(store)
+}
+
+fn session(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    spec: &generate::GenerateSpec,
+    flags: Flags,
+    edits: usize,
+) -> anyhow::Result<PathSummary> {
+    let store = fresh_db(dir, &format!("session-{}.db", flags.is_legacy()), spec)?;
+    let engine = ContextEngine::new(flags, EngineOptions::default());
+    // Time scale 0: the run does not sleep, the modeled times are still reported.
+    let mut pipeline = Pipeline::new(store, engine, Box::new(OfflineBackend::new(0.0)));
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let mut build = Distribution::new();
+    let mut modeled = Distribution::new();
+    let mut overhead = Distribution::new();
+    let mut stage_dists: Vec<Distribution> = (0..4).map(|_| Distribution::new()).collect();
+    let mut context_tokens = Distribution::new();
+    let mut tokens_total = 0;
+    let mut failed = 0;
+    let mut paths: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut served = 0;
+    for i in 0..edits {
+        interleaved_write(&mut pipeline.store, &spec.project_id, i, spec)?;
+        let prompt = prompt_for(i, spec.scenes);
+        let result = runtime.block_on(pipeline.run_edit(&spec.project_id, &prompt, &tx, &cancel));
+        if let Some(us) = result.context_build_us {
+            build.record(us);
+        }
+        if let Some(path) = &result.context_path {
+            *paths.entry(path.clone()).or_default() += 1;
+            if path == BuildPath::CacheHit.as_str() || path == BuildPath::Incremental.as_str() {
+                served += 1;
+            }
+        }
+        if result.error.is_some() {
+            failed += 1;
+        }
+        tokens_total += result.tokens.input;
+        context_tokens.record(result.tokens.context.max(1));
+        if let Some(ms) = result.total_simulated_ms {
+            modeled.record((ms * 1000.0) as u64);
+        }
+        let real_outside_model: f64 = result
+            .stages
+            .iter()
+            .filter(|s| !s.name.is_model_stage())
+            .map(|s| s.real_ms)
+            .sum();
+        overhead.record((real_outside_model * 1000.0) as u64);
+        for (k, s) in result.stages.iter().enumerate().take(4) {
+            if let Some(ms) = s.simulated_ms {
+                stage_dists[k].record((ms * 1000.0) as u64);
+            }
+        }
+    }
+    let names = ["context", "tool_selection", "code_edit", "response"];
+    Ok(PathSummary {
+        build_p50_us: build.p50(),
+        build_p95_us: build.p95(),
+        hit_rate: if edits == 0 {
+            0.0
+        } else {
+            served as f64 / edits as f64
+        },
+        tokens_total,
+        modeled_edit_p50_ms: modeled.p50() as f64 / 1000.0,
+        modeled_edit_p95_ms: modeled.p95() as f64 / 1000.0,
+        overhead_p50_ms: overhead.p50() as f64 / 1000.0,
+        stage_p50_ms: names
+            .iter()
+            .zip(&stage_dists)
+            .map(|(n, d)| (n.to_string(), d.p50() as f64 / 1000.0))
+            .collect(),
+        context_tokens_p50: context_tokens.p50(),
+        failed_runs: failed,
+        paths: paths.into_iter().collect(),
+    })
+}
+
+/// Cold build, warm hit and incremental update figures for one flag set.
+fn micro(
+    dir: &std::path::Path,
+    spec: &generate::GenerateSpec,
+    flags: Flags,
+    rounds: usize,
+) -> anyhow::Result<Micro> {
+    let mut store = fresh_db(dir, &format!("micro-{}.db", flags.is_legacy()), spec)?;
+    let request = BuildRequest {
+        project_id: &spec.project_id,
+        user_id: None,
+        prompt: "make the title blue in scene 2",
+    };
+    let (mut cold, mut warm, mut incr) = (
+        Distribution::new(),
+        Distribution::new(),
+        Distribution::new(),
+    );
+    let opts = || EngineOptions {
+        persist_snapshots: false,
+        ..EngineOptions::default()
+    };
+    for _ in 0..rounds {
+        let mut engine = ContextEngine::new(flags, opts());
+        cold.record(engine.build(&store, &request)?.stats.build_us);
+    }
+    let mut engine = ContextEngine::new(flags, opts());
+    engine.build(&store, &request)?;
+    for _ in 0..rounds * 20 {
+        warm.record(engine.build(&store, &request)?.stats.build_us);
+    }
+    let scene_ids: Vec<String> = store
+        .list_scene_meta(&spec.project_id)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    for r in 0..rounds * 5 {
+        let id = &scene_ids[(r * 31) % scene_ids.len()];
+        let scene = store.get_scene(id)?;
+        let code = format!("{}\n// revision {r}\n", scene.tsx_code);
+        store.write(|w| w.update_scene_code(id, &code, scene.duration_frames))?;
+        incr.record(engine.build(&store, &request)?.stats.build_us);
+    }
+    Ok(Micro {
+        cold_build_p50_us: cold.p50(),
+        warm_hit_p50_us: warm.p50(),
+        incremental_p50_us: incr.p50(),
+    })
+}
+
+pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
+    let dir = tempfile::tempdir()?;
+    let spec = generate::GenerateSpec {
+        project_id: "bench".into(),
+        title: format!("Bench project ({} scenes)", config.scenes),
+        user_id: "bench-user".into(),
+        scenes: config.scenes,
+        seed: config.seed,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let legacy = session(&runtime, dir.path(), &spec, Flags::LEGACY, config.edits)?;
+    let optimized = session(&runtime, dir.path(), &spec, Flags::OPTIMIZED, config.edits)?;
+    let rounds = if config.scenes >= 5_000 { 2 } else { 5 };
+    let micro_legacy = micro(dir.path(), &spec, Flags::LEGACY, rounds.min(3))?;
+    let micro_optimized = micro(dir.path(), &spec, Flags::OPTIMIZED, rounds)?;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    Ok(BenchReport {
+        scenes: config.scenes,
+        edits: config.edits,
+        ratio: Ratio {
+            build_p50: ratio(legacy.build_p50_us as f64, optimized.build_p50_us as f64),
+            tokens: ratio(legacy.tokens_total as f64, optimized.tokens_total as f64),
+        },
+        legacy,
+        optimized,
+        micro_legacy,
+        micro_optimized,
+    })
+}

@@ -1,0 +1,117 @@
+//! What a run reports while it runs: stage start/finish with timings, cache, memory writes,
+//! context diffs and log lines. The dashboard and the headless commands both consume these.
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::{BuildPath, CacheCounters, ContextDiff, EngineEvent, Flags};
+
+/// The four stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Context,
+    ToolSelection,
+    CodeEdit,
+    Response,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [
+        Stage::Context,
+        Stage::ToolSelection,
+        Stage::CodeEdit,
+        Stage::Response,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Context => "context",
+            Stage::ToolSelection => "tool_selection",
+            Stage::CodeEdit => "code_edit",
+            Stage::Response => "response",
+        }
+    }
+
+    /// Whether a model answers in this stage (its time can be simulated).
+    pub fn is_model_stage(self) -> bool {
+        matches!(self, Stage::ToolSelection | Stage::CodeEdit)
+    }
+}
+
+/// Timing of one finished stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageTiming {
+    pub name: Stage,
+    /// Wall-clock time spent in the stage.
+    pub real_ms: f64,
+    /// Modeled time with the offline backend's latency model (model stages), or the real time
+    /// (other stages); `None` with a real backend.
+    pub simulated_ms: Option<f64>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    Clarification,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Clarification => "clarification",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// Events of one run, in the order they happen. `run` numbers runs within a process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum PipelineEvent {
+    RunStarted {
+        run: u64,
+        project_id: String,
+        prompt: String,
+        flags: Flags,
+    },
+    StageStarted {
+        run: u64,
+        stage: Stage,
+    },
+    StageFinished {
+        run: u64,
+        timing: StageTiming,
+    },
+    Cache {
+        run: u64,
+        path: BuildPath,
+        counters: CacheCounters,
+        build_us: u64,
+        tokens: usize,
+        engine_events: Vec<EngineEvent>,
+    },
+    ContextDiff {
+        run: u64,
+        diff: Box<ContextDiff>,
+    },
+    MemoryWrite {
+        run: u64,
+        memory_type: String,
+        key: String,
+        value: String,
+        outcome: String,
+    },
+    Log {
+        run: u64,
+        level: String,
+        message: String,
+    },
+    RunFinished {
+        run: u64,
+        result: Box<super::EditResult>,
+    },
+}

@@ -1,0 +1,438 @@
+//! The edit pipeline (DESIGN.md section 4): context build -> tool selection -> code edit ->
+//! response, each stage timed and reported as events on a tokio channel.
+//!
+//! Nothing is written before the response stage, and the response stage writes everything in
+//! one transaction: a failed or cancelled run leaves every scene as it was and is recorded as a
+//! failed run with its error.
+
+mod events;
+pub mod prompt;
+pub mod respond;
+
+pub use events::*;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::{BuildRequest, Built, ContextEngine, Flags};
+use crate::llm::{
+    CodeEditRequest, LlmClient, LlmError, SceneRef, StyleHints, TargetScene, Tool, ToolDecision,
+    ToolSelectionRequest, Usage,
+};
+use crate::store::Store;
+
+/// Tokens of one run (`edit --json` field `tokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunTokens {
+    pub input: u64,
+    pub cached: u64,
+    pub output: u64,
+    /// Tokens of the built context.
+    pub context: u64,
+}
+
+/// The result of one edit (`edit --json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditResult {
+    pub run_id: Option<i64>,
+    pub project_id: String,
+    pub prompt: String,
+    pub flags: String,
+    pub tool: Option<String>,
+    pub target_scene_id: Option<String>,
+    pub outcome: Outcome,
+    pub stages: Vec<StageTiming>,
+    pub total_real_ms: f64,
+    pub total_simulated_ms: Option<f64>,
+    pub context_path: Option<String>,
+    /// Time the context engine took (µs), from its own statistics.
+    pub context_build_us: Option<u64>,
+    pub tokens: RunTokens,
+    /// One line for the user: what changed, or the clarifying question.
+    pub summary: String,
+    /// Share (0..1) of the prompt that sits in the stable prefix.
+    pub prefix_stable_share: Option<f64>,
+    pub model: String,
+    /// Memory entries this run wrote, as `TYPE/key`.
+    pub memory_written: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("context build failed: {0}")]
+    Context(#[from] crate::context::ContextError),
+    #[error("model call failed: {0}")]
+    Llm(#[from] LlmError),
+    #[error("storing the result failed, nothing was changed: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("the model chose scene '{0}', which is not in the project")]
+    UnknownTarget(String),
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
+}
+
+/// One project's pipeline: a store, a context engine and a model backend.
+pub struct Pipeline {
+    pub store: Store,
+    pub engine: ContextEngine,
+    pub llm: Box<dyn LlmClient>,
+    next_run: u64,
+}
+
+/// Everything gathered before the response stage.
+pub(crate) struct Plan {
+    pub built: Built,
+    pub decision: ToolDecision,
+    pub edit: Option<crate::llm::CodeEdit>,
+    pub target_code_before: Option<String>,
+    pub usage: Usage,
+    pub model: String,
+    pub prefix_share: Option<f64>,
+}
+
+impl Pipeline {
+    pub fn new(store: Store, engine: ContextEngine, llm: Box<dyn LlmClient>) -> Self {
+        Pipeline {
+            store,
+            engine,
+            llm,
+            next_run: 1,
+        }
+    }
+
+    pub fn flags(&self) -> Flags {
+        self.engine.flags
+    }
+
+    /// Runs one edit end to end. Always returns a result (a failed run is a result too) and
+    /// sends its events on `events` (a closed channel is fine).
+    pub async fn run_edit(
+        &mut self,
+        project_id: &str,
+        request: &str,
+        events: &UnboundedSender<PipelineEvent>,
+        cancel: &CancellationToken,
+    ) -> EditResult {
+        let run = self.next_run;
+        self.next_run += 1;
+        let flags = self.engine.flags;
+        let send = |e: PipelineEvent| {
+            let _ = events.send(e);
+        };
+        send(PipelineEvent::RunStarted {
+            run,
+            project_id: project_id.to_string(),
+            prompt: request.to_string(),
+            flags,
+        });
+        let started = Instant::now();
+        let mut stages: Vec<StageTiming> = Vec::new();
+        let simulated = self.llm.name().starts_with("offline");
+        let outcome = self
+            .plan(
+                run,
+                project_id,
+                request,
+                &mut stages,
+                simulated,
+                events,
+                cancel,
+            )
+            .await;
+        let mut result = EditResult {
+            run_id: None,
+            project_id: project_id.to_string(),
+            prompt: request.to_string(),
+            flags: flags.to_string(),
+            tool: None,
+            target_scene_id: None,
+            outcome: Outcome::Failed,
+            stages: Vec::new(),
+            total_real_ms: 0.0,
+            total_simulated_ms: None,
+            context_path: None,
+            context_build_us: None,
+            tokens: RunTokens::default(),
+            summary: String::new(),
+            prefix_stable_share: None,
+            model: self.llm.name(),
+            memory_written: Vec::new(),
+            error: None,
+        };
+        match outcome {
+            Ok(plan) => {
+                if cancel.is_cancelled() {
+                    result.error = Some(PipelineError::Cancelled.to_string());
+                } else {
+                    send(PipelineEvent::StageStarted {
+                        run,
+                        stage: Stage::Response,
+                    });
+                    let t = Instant::now();
+                    respond::apply(self, run, project_id, request, &plan, &mut result, events);
+                    let ms = t.elapsed().as_secs_f64() * 1000.0;
+                    let timing = StageTiming {
+                        name: Stage::Response,
+                        real_ms: ms,
+                        simulated_ms: simulated.then_some(ms),
+                    };
+                    stages.push(timing.clone());
+                    send(PipelineEvent::StageFinished { run, timing });
+                }
+                result.context_path = Some(plan.built.stats.path.as_str().to_string());
+                result.context_build_us = Some(plan.built.stats.build_us);
+                result.tokens = RunTokens {
+                    input: plan.usage.input_tokens,
+                    cached: plan.usage.cached_input_tokens,
+                    output: plan.usage.output_tokens,
+                    context: plan.built.context.tokens.total as u64,
+                };
+                result.model = plan.model.clone();
+                result.prefix_stable_share = plan.prefix_share;
+            }
+            Err(e) => {
+                result.error = Some(e.to_string());
+            }
+        }
+        result.stages = stages;
+        result.total_real_ms = started.elapsed().as_secs_f64() * 1000.0;
+        result.total_simulated_ms = if simulated {
+            Some(result.stages.iter().filter_map(|s| s.simulated_ms).sum())
+        } else {
+            None
+        };
+        if result.outcome == Outcome::Failed {
+            let message = result.error.clone().unwrap_or_else(|| "failed".into());
+            send(PipelineEvent::Log {
+                run,
+                level: "error".into(),
+                message: message.clone(),
+            });
+            tracing::error!(run, project = project_id, "edit failed: {message}");
+            result.run_id = respond::record_failure(self, project_id, request, &result).ok();
+        }
+        send(PipelineEvent::RunFinished {
+            run,
+            result: Box::new(result.clone()),
+        });
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn plan(
+        &mut self,
+        run: u64,
+        project_id: &str,
+        request: &str,
+        stages: &mut Vec<StageTiming>,
+        simulated: bool,
+        events: &UnboundedSender<PipelineEvent>,
+        cancel: &CancellationToken,
+    ) -> Result<Plan, PipelineError> {
+        let send = |e: PipelineEvent| {
+            let _ = events.send(e);
+        };
+        // Stage 1: context.
+        send(PipelineEvent::StageStarted {
+            run,
+            stage: Stage::Context,
+        });
+        let t = Instant::now();
+        let (built, diff) = self.engine.build_and_diff(
+            &self.store,
+            &BuildRequest {
+                project_id,
+                user_id: None,
+                prompt: request,
+            },
+        )?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let timing = StageTiming {
+            name: Stage::Context,
+            real_ms: ms,
+            simulated_ms: simulated.then_some(ms),
+        };
+        stages.push(timing.clone());
+        send(PipelineEvent::StageFinished { run, timing });
+        send(PipelineEvent::Cache {
+            run,
+            path: built.stats.path,
+            counters: built.stats.cache,
+            build_us: built.stats.build_us,
+            tokens: built.context.tokens.total,
+            engine_events: built.stats.events.clone(),
+        });
+        if let Some(diff) = diff {
+            send(PipelineEvent::ContextDiff {
+                run,
+                diff: Box::new(diff),
+            });
+        }
+        if cancel.is_cancelled() {
+            return Err(PipelineError::Cancelled);
+        }
+
+        // Stage 2: tool selection.
+        let ctx = &built.context;
+        let scenes: Vec<SceneRef> = ctx
+            .scene_list
+            .iter()
+            .map(|s| SceneRef {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                position: s.position,
+                duration_frames: s.duration_frames,
+            })
+            .collect();
+        let preferences: BTreeMap<String, String> = ctx
+            .preferences
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
+        let selection = ToolSelectionRequest {
+            user_prompt: request.to_string(),
+            scenes,
+            preferences: preferences.clone(),
+            last_edited_scene_id: ctx.history.last().map(|h| h.scene_id.clone()),
+            prompt: prompt::tool_selection(ctx, request),
+        };
+        send(PipelineEvent::StageStarted {
+            run,
+            stage: Stage::ToolSelection,
+        });
+        let t = Instant::now();
+        let picked = tokio::select! {
+            r = self.llm.select_tool(&selection) => r?,
+            _ = cancel.cancelled() => return Err(PipelineError::Cancelled),
+        };
+        let timing = StageTiming {
+            name: Stage::ToolSelection,
+            real_ms: t.elapsed().as_secs_f64() * 1000.0,
+            simulated_ms: picked.timing.simulated.then_some(picked.timing.total_ms),
+        };
+        stages.push(timing.clone());
+        send(PipelineEvent::StageFinished { run, timing });
+        let mut usage = picked.usage;
+        let mut model = picked.model.clone();
+        let mut prefix_share = Some(picked.prefix_stable_share);
+
+        let decision = picked.value;
+        let (tool, target_id, args) = match &decision {
+            ToolDecision::Clarify { .. } => {
+                return Ok(Plan {
+                    built,
+                    decision,
+                    edit: None,
+                    target_code_before: None,
+                    usage,
+                    model,
+                    prefix_share,
+                });
+            }
+            ToolDecision::Tool {
+                tool,
+                target_scene_id,
+                args,
+                ..
+            } => (*tool, target_scene_id.clone(), args.clone()),
+        };
+        // The model may pick a scene the context did not give in full: fetch it now.
+        let target = match &target_id {
+            Some(id) => {
+                let entry = ctx
+                    .scene_list
+                    .iter()
+                    .find(|s| &s.id == id)
+                    .ok_or_else(|| PipelineError::UnknownTarget(id.clone()))?;
+                let code = match ctx.scenes_in_full.iter().find(|s| &s.id == id) {
+                    Some(s) => s.code.clone(),
+                    None => self.store.get_scene(id)?.tsx_code,
+                };
+                Some(TargetScene {
+                    id: id.clone(),
+                    name: entry.name.clone(),
+                    position: entry.position,
+                    code,
+                    duration_frames: entry.duration_frames,
+                })
+            }
+            None if tool != Tool::AddScene => {
+                return Err(PipelineError::Llm(LlmError::Malformed {
+                    what: "tool selection".into(),
+                    detail: format!("{} needs a target scene and none was given", tool.as_str()),
+                }));
+            }
+            None => None,
+        };
+        if cancel.is_cancelled() {
+            return Err(PipelineError::Cancelled);
+        }
+        let target_code_before = target.as_ref().map(|t| t.code.clone());
+
+        // Stage 3: code edit (deleteScene needs none).
+        let edit = if tool.edits_code() {
+            let edit_request = CodeEditRequest {
+                user_prompt: request.to_string(),
+                tool,
+                args,
+                target: target.clone(),
+                preferences,
+                style: StyleHints {
+                    colors: ctx.style.colors.iter().map(|(c, _)| c.clone()).collect(),
+                    fonts: ctx.style.fonts.iter().map(|(f, _)| f.clone()).collect(),
+                },
+                new_scene_position: ctx.scene_list.len() + 1,
+                prompt: prompt::code_edit(ctx, request, tool, target_code_before.as_deref()),
+            };
+            send(PipelineEvent::StageStarted {
+                run,
+                stage: Stage::CodeEdit,
+            });
+            let t = Instant::now();
+            let edited = tokio::select! {
+                r = self.llm.edit_code(&edit_request) => r?,
+                _ = cancel.cancelled() => return Err(PipelineError::Cancelled),
+            };
+            // Model output is checked before anything is stored: code that does not parse is
+            // a failed run, not a broken scene.
+            if let Err(e) = crate::analysis::check_tsx(&edited.value.code) {
+                return Err(PipelineError::Llm(LlmError::InvalidCode(e.to_string())));
+            }
+            let timing = StageTiming {
+                name: Stage::CodeEdit,
+                real_ms: t.elapsed().as_secs_f64() * 1000.0,
+                simulated_ms: edited.timing.simulated.then_some(edited.timing.total_ms),
+            };
+            stages.push(timing.clone());
+            send(PipelineEvent::StageFinished { run, timing });
+            usage.add(&edited.usage);
+            model = edited.model.clone();
+            prefix_share = Some(edited.prefix_stable_share);
+            Some(edited.value)
+        } else {
+            let timing = StageTiming {
+                name: Stage::CodeEdit,
+                real_ms: 0.0,
+                simulated_ms: simulated.then_some(0.0),
+            };
+            stages.push(timing.clone());
+            send(PipelineEvent::StageFinished { run, timing });
+            None
+        };
+        Ok(Plan {
+            built,
+            decision,
+            edit,
+            target_code_before,
+            usage,
+            model,
+            prefix_share,
+        })
+    }
+}

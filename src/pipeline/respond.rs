@@ -1,0 +1,325 @@
+//! Stage 4: store the result in one transaction and summarise it; record failed runs.
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::*;
+use crate::context::prefs;
+use crate::store::{
+    EditRunRecord, MemoryType, MemoryWrite, Message, Scene, SceneIteration, StoreError,
+    UpsertOutcome,
+};
+
+/// Confidence of a preference the user stated in a request (explicit, so high).
+pub const STATED_PREFERENCE_CONFIDENCE: f64 = 0.9;
+
+fn stage_json(result: &EditResult) -> String {
+    serde_json::to_string(&result.stages).unwrap_or_else(|_| "[]".into())
+}
+
+/// Applies the plan. Sets outcome, summary, run id and memory writes on `result`; on a store
+/// failure the run is marked failed and nothing was changed.
+pub(crate) fn apply(
+    pipeline: &mut Pipeline,
+    run: u64,
+    project_id: &str,
+    request: &str,
+    plan: &Plan,
+    result: &mut EditResult,
+    events: &UnboundedSender<PipelineEvent>,
+) {
+    let flags_json = serde_json::to_string(&plan.built.stats.flags).unwrap_or_default();
+    let cache_json = serde_json::to_string(&serde_json::json!({
+        "path": plan.built.stats.path.as_str(),
+        "hits": plan.built.stats.cache.hits,
+        "misses": plan.built.stats.cache.misses,
+        "invalidations": plan.built.stats.cache.invalidations,
+        "build_us": plan.built.stats.build_us,
+    }))
+    .unwrap_or_default();
+    let tokens_json = serde_json::to_string(&serde_json::json!({
+        "input": plan.usage.input_tokens,
+        "cached": plan.usage.cached_input_tokens,
+        "output": plan.usage.output_tokens,
+        "context": plan.built.context.tokens.total,
+    }))
+    .unwrap_or_default();
+    let model = plan.model.clone();
+    let stated = prefs::parse_preferences(&[Message {
+        id: String::new(),
+        project_id: project_id.to_string(),
+        role: "user".into(),
+        content: request.to_string(),
+        image_urls: vec![],
+        created_at: 0,
+    }]);
+    let stages_so_far = stage_json(result);
+    let outcome = pipeline.store.write(|w| {
+        let now = w.now();
+        let (outcome, tool, target, summary) = match &plan.decision {
+            ToolDecision::Clarify { question } => {
+                (Outcome::Clarification, None, None, question.clone())
+            }
+            ToolDecision::Tool {
+                tool,
+                target_scene_id,
+                ..
+            } => {
+                let summary = match tool {
+                    Tool::DeleteScene => {
+                        let id = target_scene_id.clone().ok_or_else(|| StoreError::Invalid {
+                            what: "deleteScene".into(),
+                            reason: "no target scene".into(),
+                        })?;
+                        let removed = w.delete_scene(&id)?;
+                        w.add_iteration(&SceneIteration {
+                            id: 0,
+                            scene_id: id.clone(),
+                            project_id: project_id.to_string(),
+                            prompt: request.to_string(),
+                            operation: tool.as_str().into(),
+                            code_before: Some(removed.tsx_code),
+                            code_after: None,
+                            model: model.clone(),
+                            generation_ms: 0,
+                            created_at: now,
+                        })?;
+                        format!("deleted scene \"{}\"", removed.name)
+                    }
+                    Tool::AddScene => {
+                        let edit = plan.edit.as_ref().ok_or_else(|| StoreError::Invalid {
+                            what: "addScene".into(),
+                            reason: "no code was produced".into(),
+                        })?;
+                        let ord = w.next_scene_ord(project_id)?;
+                        let id = format!("{project_id}-n{now}");
+                        let name = edit
+                            .scene_name
+                            .clone()
+                            .unwrap_or_else(|| format!("Scene {ord}"));
+                        w.upsert_scene(&Scene {
+                            id: id.clone(),
+                            project_id: project_id.to_string(),
+                            name: name.clone(),
+                            ord,
+                            tsx_code: edit.code.clone(),
+                            duration_frames: edit.duration_frames.unwrap_or(150),
+                            props_json: "{}".into(),
+                            created_at: now,
+                            updated_at: now,
+                        })?;
+                        w.add_iteration(&SceneIteration {
+                            id: 0,
+                            scene_id: id.clone(),
+                            project_id: project_id.to_string(),
+                            prompt: request.to_string(),
+                            operation: tool.as_str().into(),
+                            code_before: None,
+                            code_after: Some(edit.code.clone()),
+                            model: model.clone(),
+                            generation_ms: 0,
+                            created_at: now,
+                        })?;
+                        result.target_scene_id = Some(id);
+                        edit.summary.clone()
+                    }
+                    _ => {
+                        let id = target_scene_id.clone().ok_or_else(|| StoreError::Invalid {
+                            what: tool.as_str().into(),
+                            reason: "no target scene".into(),
+                        })?;
+                        let edit = plan.edit.as_ref().ok_or_else(|| StoreError::Invalid {
+                            what: tool.as_str().into(),
+                            reason: "no code was produced".into(),
+                        })?;
+                        let before = w.conn().query_row(
+                            "SELECT duration_frames FROM scenes WHERE id = ?1",
+                            [&id],
+                            |r| r.get::<_, i64>(0),
+                        )?;
+                        w.update_scene_code(
+                            &id,
+                            &edit.code,
+                            edit.duration_frames.unwrap_or(before),
+                        )?;
+                        w.add_iteration(&SceneIteration {
+                            id: 0,
+                            scene_id: id.clone(),
+                            project_id: project_id.to_string(),
+                            prompt: request.to_string(),
+                            operation: tool.as_str().into(),
+                            code_before: plan.target_code_before.clone(),
+                            code_after: Some(edit.code.clone()),
+                            model: model.clone(),
+                            generation_ms: 0,
+                            created_at: now,
+                        })?;
+                        edit.summary.clone()
+                    }
+                };
+                let target = result
+                    .target_scene_id
+                    .clone()
+                    .or_else(|| target_scene_id.clone());
+                (
+                    Outcome::Applied,
+                    Some(tool.as_str().to_string()),
+                    target,
+                    summary,
+                )
+            }
+        };
+        // What the request taught us, with the request as its source.
+        let mut written = Vec::new();
+        for (key, p) in &stated {
+            let write = MemoryWrite {
+                project_id: project_id.to_string(),
+                memory_type: MemoryType::UserPreference,
+                key: key.clone(),
+                value: p.value.clone(),
+                confidence: STATED_PREFERENCE_CONFIDENCE,
+                source_prompt: request.to_string(),
+                learned_at: None,
+            };
+            let o = w.upsert_memory(&write)?;
+            written.push((key.clone(), p.value.clone(), o));
+        }
+        let base_ms = now;
+        w.add_message(&Message {
+            id: format!("{project_id}-u{base_ms}-{run}"),
+            project_id: project_id.to_string(),
+            role: "user".into(),
+            content: request.to_string(),
+            image_urls: vec![],
+            created_at: base_ms,
+        })?;
+        w.add_message(&Message {
+            id: format!("{project_id}-a{base_ms}-{run}"),
+            project_id: project_id.to_string(),
+            role: "assistant".into(),
+            content: summary.clone(),
+            image_urls: vec![],
+            created_at: base_ms + 1,
+        })?;
+        let run_id = w.add_edit_run(&EditRunRecord {
+            id: 0,
+            project_id: project_id.to_string(),
+            prompt: request.to_string(),
+            flags_json: flags_json.clone(),
+            tool: tool.clone(),
+            target_scene_id: target.clone(),
+            stage_ms_json: stages_so_far.clone(),
+            cache_json: cache_json.clone(),
+            tokens_json: tokens_json.clone(),
+            outcome: outcome.as_str().into(),
+            error: None,
+            created_at: now,
+        })?;
+        Ok((outcome, tool, target, summary, written, run_id))
+    });
+    match outcome {
+        Ok((outcome, tool, target, summary, written, run_id)) => {
+            result.outcome = outcome;
+            result.tool = tool;
+            result.target_scene_id = target;
+            result.summary = summary;
+            result.run_id = Some(run_id);
+            for (key, value, o) in written {
+                let label = match o {
+                    UpsertOutcome::Inserted => "inserted",
+                    UpsertOutcome::Replaced => "replaced",
+                    UpsertOutcome::KeptExisting => "kept_existing",
+                };
+                result.memory_written.push(format!("USER_PREFERENCE/{key}"));
+                let _ = events.send(PipelineEvent::MemoryWrite {
+                    run,
+                    memory_type: "USER_PREFERENCE".into(),
+                    key,
+                    value,
+                    outcome: label.into(),
+                });
+            }
+        }
+        Err(e) => {
+            result.outcome = Outcome::Failed;
+            result.error = Some(PipelineError::Store(e).to_string());
+        }
+    }
+}
+
+/// Records a failed run (no scene is touched). Returns the run id.
+pub(crate) fn record_failure(
+    pipeline: &mut Pipeline,
+    project_id: &str,
+    request: &str,
+    result: &EditResult,
+) -> Result<i64, StoreError> {
+    let flags_json = serde_json::to_string(&pipeline.engine.flags).unwrap_or_default();
+    let stages = stage_json(result);
+    pipeline.store.write(|w| {
+        let now = w.now();
+        w.add_edit_run(&EditRunRecord {
+            id: 0,
+            project_id: project_id.to_string(),
+            prompt: request.to_string(),
+            flags_json,
+            tool: result.tool.clone(),
+            target_scene_id: result.target_scene_id.clone(),
+            stage_ms_json: stages,
+            cache_json: "{}".into(),
+            tokens_json: serde_json::to_string(&result.tokens).unwrap_or_default(),
+            outcome: Outcome::Failed.as_str().into(),
+            error: result.error.clone(),
+            created_at: now,
+        })
+    })
+}
+
+/// Restores a scene's code from before its last iteration, as a new iteration.
+pub fn undo(
+    store: &mut crate::store::Store,
+    project_id: &str,
+    scene_id: &str,
+) -> Result<String, StoreError> {
+    let iterations = store.list_iterations(scene_id)?;
+    // The last change, whatever it was (an undo of an undo restores the undone change).
+    let last = iterations
+        .last()
+        .ok_or_else(|| StoreError::Invalid {
+            what: format!("undo of scene '{scene_id}'"),
+            reason: "the scene has no recorded change".into(),
+        })?
+        .clone();
+    let Some(previous) = last.code_before.clone() else {
+        return Err(StoreError::Invalid {
+            what: format!("undo of scene '{scene_id}'"),
+            reason: "its last change created it; delete it instead".into(),
+        });
+    };
+    let scene = store.get_scene(scene_id)?;
+    if scene.project_id != project_id {
+        return Err(StoreError::SceneNotFound(scene_id.to_string()));
+    }
+    let duration = crate::analysis::analyse(&previous)
+        .duration_frames
+        .unwrap_or(scene.duration_frames);
+    store.write(|w| {
+        let now = w.now();
+        w.update_scene_code(scene_id, &previous, duration)?;
+        w.add_iteration(&SceneIteration {
+            id: 0,
+            scene_id: scene_id.to_string(),
+            project_id: project_id.to_string(),
+            prompt: format!("undo: {}", last.prompt),
+            operation: "undo".into(),
+            code_before: Some(scene.tsx_code.clone()),
+            code_after: Some(previous.clone()),
+            model: "editscope".into(),
+            generation_ms: 0,
+            created_at: now,
+        })?;
+        Ok(format!(
+            "restored scene '{scene_id}' to before \"{}\"",
+            last.prompt
+        ))
+    })
+}

@@ -1,0 +1,253 @@
+//! SQLite store: schema, migrations, typed queries and transactional writes (DESIGN.md section 2).
+//!
+//! Every write goes through a [`Writer`] inside one transaction; the writer records a
+//! [`ContextDelta`] for each change that can alter a context and, on commit, bumps the project's
+//! revision and stores the deltas in that same transaction. Reads never bump anything.
+
+mod delta;
+mod migrations;
+mod models;
+mod reads;
+mod writer;
+
+pub use delta::ContextDelta;
+pub use migrations::{MIGRATIONS, latest_version};
+pub use models::*;
+pub use writer::{MemoryWrite, UpsertOutcome, Writer, memory_upsert_wins};
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// Errors of the store, each with enough context to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("'{path}' is not an editscope database (not a SQLite file, or corrupt): {detail}")]
+    NotADatabase { path: String, detail: String },
+    #[error(
+        "database '{path}' is locked by another writer (waited {waited_ms} ms); close the other editscope or try again"
+    )]
+    Locked { path: String, waited_ms: u64 },
+    #[error(
+        "database schema version {found} is newer than this editscope supports ({supported}); upgrade editscope, the file was not modified"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("no project with id '{0}'")]
+    ProjectNotFound(String),
+    #[error("no scene with id '{0}'")]
+    SceneNotFound(String),
+    #[error("a project with id '{0}' already exists")]
+    ProjectExists(String),
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: String, reason: String },
+    #[error("cannot create the database folder '{path}': {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("stored JSON in {what} is malformed: {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("SQLite error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Options for opening a database.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// How long a write waits for another writer's lock before failing with [`StoreError::Locked`].
+    pub busy_timeout: Duration,
+    /// Open read-only (used for the extra connections of parallel reads).
+    pub read_only: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            busy_timeout: Duration::from_millis(2_000),
+            read_only: false,
+        }
+    }
+}
+
+/// How many queries a store ran and how many rows it read: the engine reports both per build.
+#[derive(Debug, Default)]
+pub struct QueryCounters {
+    queries: AtomicU64,
+    rows: AtomicU64,
+}
+
+impl QueryCounters {
+    pub fn record(&self, rows: usize) {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.rows.fetch_add(rows as u64, Ordering::Relaxed);
+    }
+    pub fn record_many(&self, queries: u64, rows: u64) {
+        self.queries.fetch_add(queries, Ordering::Relaxed);
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+    }
+    pub fn reset(&self) {
+        self.queries.store(0, Ordering::Relaxed);
+        self.rows.store(0, Ordering::Relaxed);
+    }
+    /// (queries, rows read) so far.
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.queries.load(Ordering::Relaxed),
+            self.rows.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// One open database file.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    options: OpenOptions,
+    counters: QueryCounters,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, OpenOptions::default())
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let flags = if options.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let mut conn = Connection::open_with_flags(&path, flags)
+            .map_err(|e| classify(&path, options.busy_timeout, e))?;
+        let mut store = Store {
+            conn: Connection::open_in_memory()?,
+            path: path.clone(),
+            options: options.clone(),
+            counters: QueryCounters::default(),
+        };
+        configure(&mut conn, &options).map_err(|e| store.classify(e))?;
+        if !options.read_only {
+            migrations::migrate(&mut conn).map_err(|e| match e {
+                StoreError::Sql(e) => store.classify(e),
+                other => other,
+            })?;
+        } else {
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| store.classify(e))?;
+            if version > latest_version() {
+                return Err(StoreError::NewerSchema {
+                    found: version,
+                    supported: latest_version(),
+                });
+            }
+        }
+        store.conn = conn;
+        Ok(store)
+    }
+
+    /// A second, read-only connection to the same file, for reads on another thread.
+    pub fn open_reader(&self) -> Result<Store> {
+        Store::open_with(
+            &self.path,
+            OpenOptions {
+                read_only: true,
+                ..self.options.clone()
+            },
+        )
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn counters(&self) -> &QueryCounters {
+        &self.counters
+    }
+
+    /// Raw connection, for tests and tools that inspect the file.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` in one write transaction. If `f` fails nothing is written; on success the
+    /// revisions of every touched project are bumped, with their deltas, before the commit.
+    pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let path = self.path.clone();
+        let timeout = self.options.busy_timeout;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, timeout, e))?;
+        let mut writer = Writer::new(tx);
+        let value = f(&mut writer).map_err(|e| match e {
+            StoreError::Sql(e) => classify(&path, timeout, e),
+            other => other,
+        })?;
+        writer.commit().map_err(|e| match e {
+            StoreError::Sql(e) => classify(&path, timeout, e),
+            other => other,
+        })?;
+        Ok(value)
+    }
+
+    fn classify(&self, e: rusqlite::Error) -> StoreError {
+        classify(&self.path, self.options.busy_timeout, e)
+    }
+}
+
+fn configure(conn: &mut Connection, options: &OpenOptions) -> rusqlite::Result<()> {
+    conn.busy_timeout(options.busy_timeout)?;
+    // Touch the file header first: a non-SQLite file fails here with NOTADB, before any write.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    if !options.read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Turns SQLite's error codes for "not a database" and "busy" into errors a user can act on.
+fn classify(path: &Path, timeout: Duration, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotADatabase {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            }
+        }
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Locked {
+            path: path.display().to_string(),
+            waited_ms: timeout.as_millis() as u64,
+        },
+        _ => StoreError::Sql(e),
+    }
+}

@@ -1,0 +1,493 @@
+//! Typed read queries. Reads never bump a revision; each one records its query and row count.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::*;
+
+pub(super) fn scene_from_row(r: &Row<'_>) -> rusqlite::Result<Scene> {
+    Ok(Scene {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        name: r.get(2)?,
+        ord: r.get(3)?,
+        tsx_code: r.get(4)?,
+        duration_frames: r.get(5)?,
+        props_json: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+const SCENE_COLUMNS: &str =
+    "id, project_id, name, ord, tsx_code, duration_frames, props_json, created_at, updated_at";
+
+pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<MemoryEntry> {
+    let memory_type: String = r.get(2)?;
+    let memory_type = memory_type.parse::<MemoryType>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
+    })?;
+    Ok(MemoryEntry {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        memory_type,
+        key: r.get(3)?,
+        value: r.get(4)?,
+        confidence: r.get(5)?,
+        source_prompt: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+const MEMORY_COLUMNS: &str =
+    "id, project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at";
+
+fn json_list(text: String, col: usize) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn json_value(text: String, col: usize) -> rusqlite::Result<serde_json::Value> {
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+impl Store {
+    fn collect<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| self.classify(e))?;
+        let rows = stmt
+            .query_map(params, map)
+            .map_err(|e| self.classify(e))?
+            .collect::<rusqlite::Result<Vec<T>>>()
+            .map_err(|e| self.classify(e))?;
+        self.counters.record(rows.len());
+        Ok(rows)
+    }
+
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| self.classify(e))?;
+        let row = stmt
+            .query_row(params, map)
+            .optional()
+            .map_err(|e| self.classify(e))?;
+        self.counters.record(usize::from(row.is_some()));
+        Ok(row)
+    }
+
+    pub fn list_projects(&self) -> Result<Vec<ProjectSummary>> {
+        self.collect(
+            "SELECT p.id, p.title, p.user_id, p.revision,
+                    (SELECT count(*) FROM scenes s WHERE s.project_id = p.id),
+                    (SELECT count(*) FROM messages m WHERE m.project_id = p.id),
+                    (SELECT count(*) FROM project_memory pm WHERE pm.project_id = p.id)
+             FROM projects p ORDER BY p.created_at, p.id",
+            [],
+            |r| {
+                Ok(ProjectSummary {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    user_id: r.get(2)?,
+                    revision: r.get(3)?,
+                    scenes: r.get::<_, i64>(4)? as u64,
+                    messages: r.get::<_, i64>(5)? as u64,
+                    memory_entries: r.get::<_, i64>(6)? as u64,
+                })
+            },
+        )
+    }
+
+    pub fn get_project(&self, project_id: &str) -> Result<Project> {
+        self.one(
+            "SELECT id, user_id, title, created_at, updated_at FROM projects WHERE id = ?1",
+            params![project_id],
+            |r| {
+                Ok(Project {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    title: r.get(2)?,
+                    created_at: r.get(3)?,
+                    updated_at: r.get(4)?,
+                })
+            },
+        )?
+        .ok_or_else(|| StoreError::ProjectNotFound(project_id.to_string()))
+    }
+
+    /// The project's revision: one indexed lookup, cheap enough to check on every cache hit.
+    pub fn project_revision(&self, project_id: &str) -> Result<i64> {
+        self.one(
+            "SELECT revision FROM projects WHERE id = ?1",
+            params![project_id],
+            |r| r.get(0),
+        )?
+        .ok_or_else(|| StoreError::ProjectNotFound(project_id.to_string()))
+    }
+
+    /// Every scene with its full code, in order.
+    pub fn list_scenes(&self, project_id: &str) -> Result<Vec<Scene>> {
+        self.collect(
+            &format!("SELECT {SCENE_COLUMNS} FROM scenes WHERE project_id = ?1 ORDER BY ord, id"),
+            params![project_id],
+            scene_from_row,
+        )
+    }
+
+    /// Every scene without its code, in order.
+    pub fn list_scene_meta(&self, project_id: &str) -> Result<Vec<SceneMeta>> {
+        self.collect(
+            "SELECT id, name, ord, duration_frames, updated_at FROM scenes
+             WHERE project_id = ?1 ORDER BY ord, id",
+            params![project_id],
+            |r| {
+                Ok(SceneMeta {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    ord: r.get(2)?,
+                    duration_frames: r.get(3)?,
+                    updated_at: r.get(4)?,
+                })
+            },
+        )
+    }
+
+    pub fn get_scene(&self, scene_id: &str) -> Result<Scene> {
+        self.find_scene(scene_id)?
+            .ok_or_else(|| StoreError::SceneNotFound(scene_id.to_string()))
+    }
+
+    pub fn find_scene(&self, scene_id: &str) -> Result<Option<Scene>> {
+        self.one(
+            &format!("SELECT {SCENE_COLUMNS} FROM scenes WHERE id = ?1"),
+            params![scene_id],
+            scene_from_row,
+        )
+    }
+
+    /// The `n` most recently changed scenes (newest first), with code.
+    pub fn recent_scenes(&self, project_id: &str, n: usize) -> Result<Vec<Scene>> {
+        self.collect(
+            &format!(
+                "SELECT {SCENE_COLUMNS} FROM scenes WHERE project_id = ?1
+                 ORDER BY updated_at DESC, ord DESC LIMIT ?2"
+            ),
+            params![project_id, n as i64],
+            scene_from_row,
+        )
+    }
+
+    pub fn scene_count(&self, project_id: &str) -> Result<u64> {
+        Ok(self
+            .one(
+                "SELECT count(*) FROM scenes WHERE project_id = ?1",
+                params![project_id],
+                |r| r.get::<_, i64>(0),
+            )?
+            .unwrap_or(0) as u64)
+    }
+
+    /// Messages oldest first; `limit` keeps only the newest `limit` of them.
+    pub fn list_messages(&self, project_id: &str, limit: Option<usize>) -> Result<Vec<Message>> {
+        let limit = limit.map(|l| l as i64).unwrap_or(-1);
+        let mut rows = self.collect(
+            "SELECT id, project_id, role, content, image_urls_json, created_at FROM messages
+             WHERE project_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+            params![project_id, limit],
+            |r| {
+                Ok(Message {
+                    id: r.get(0)?,
+                    project_id: r.get(1)?,
+                    role: r.get(2)?,
+                    content: r.get(3)?,
+                    image_urls: json_list(r.get(4)?, 4)?,
+                    created_at: r.get(5)?,
+                })
+            },
+        )?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Image analyses in upload order, so "the second image" resolves.
+    pub fn list_image_analyses(&self, project_id: &str) -> Result<Vec<ImageAnalysis>> {
+        self.collect(
+            "SELECT id, project_id, trace_id, image_urls_json, palette_json, typography, mood,
+                    layout_json, processing_time_ms, created_at
+             FROM image_analyses WHERE project_id = ?1 ORDER BY created_at, id",
+            params![project_id],
+            image_from_row,
+        )
+    }
+
+    pub fn get_image_analysis(&self, image_id: &str) -> Result<Option<ImageAnalysis>> {
+        self.one(
+            "SELECT id, project_id, trace_id, image_urls_json, palette_json, typography, mood,
+                    layout_json, processing_time_ms, created_at
+             FROM image_analyses WHERE id = ?1",
+            params![image_id],
+            image_from_row,
+        )
+    }
+
+    pub fn list_memory(
+        &self,
+        project_id: &str,
+        memory_type: Option<MemoryType>,
+    ) -> Result<Vec<MemoryEntry>> {
+        match memory_type {
+            Some(t) => self.collect(
+                &format!(
+                    "SELECT {MEMORY_COLUMNS} FROM project_memory
+                     WHERE project_id = ?1 AND memory_type = ?2 ORDER BY memory_type, key"
+                ),
+                params![project_id, t.as_str()],
+                memory_from_row,
+            ),
+            None => self.collect(
+                &format!(
+                    "SELECT {MEMORY_COLUMNS} FROM project_memory
+                     WHERE project_id = ?1 ORDER BY memory_type, key"
+                ),
+                params![project_id],
+                memory_from_row,
+            ),
+        }
+    }
+
+    pub fn get_memory(
+        &self,
+        project_id: &str,
+        memory_type: MemoryType,
+        key: &str,
+    ) -> Result<Option<MemoryEntry>> {
+        self.one(
+            &format!(
+                "SELECT {MEMORY_COLUMNS} FROM project_memory
+                 WHERE project_id = ?1 AND memory_type = ?2 AND key = ?3"
+            ),
+            params![project_id, memory_type.as_str(), key],
+            memory_from_row,
+        )
+    }
+
+    /// Iterations of one scene, oldest first.
+    pub fn list_iterations(&self, scene_id: &str) -> Result<Vec<SceneIteration>> {
+        self.collect(
+            "SELECT id, scene_id, project_id, prompt, operation, code_before, code_after, model,
+                    generation_ms, created_at
+             FROM scene_iterations WHERE scene_id = ?1 ORDER BY id",
+            params![scene_id],
+            |r| {
+                Ok(SceneIteration {
+                    id: r.get(0)?,
+                    scene_id: r.get(1)?,
+                    project_id: r.get(2)?,
+                    prompt: r.get(3)?,
+                    operation: r.get(4)?,
+                    code_before: r.get(5)?,
+                    code_after: r.get(6)?,
+                    model: r.get(7)?,
+                    generation_ms: r.get(8)?,
+                    created_at: r.get(9)?,
+                })
+            },
+        )
+    }
+
+    /// The project's `n` most recent iterations, oldest first.
+    pub fn recent_iterations(&self, project_id: &str, n: usize) -> Result<Vec<SceneIteration>> {
+        let mut rows = self.collect(
+            "SELECT id, scene_id, project_id, prompt, operation, code_before, code_after, model,
+                    generation_ms, created_at
+             FROM scene_iterations WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2",
+            params![project_id, n as i64],
+            |r| {
+                Ok(SceneIteration {
+                    id: r.get(0)?,
+                    scene_id: r.get(1)?,
+                    project_id: r.get(2)?,
+                    prompt: r.get(3)?,
+                    operation: r.get(4)?,
+                    code_before: r.get(5)?,
+                    code_after: r.get(6)?,
+                    model: r.get(7)?,
+                    generation_ms: r.get(8)?,
+                    created_at: r.get(9)?,
+                })
+            },
+        )?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// The scene changed most recently by an iteration, if any.
+    pub fn last_edited_scene(&self, project_id: &str) -> Result<Option<String>> {
+        self.one(
+            "SELECT scene_id FROM scene_iterations WHERE project_id = ?1 ORDER BY id DESC LIMIT 1",
+            params![project_id],
+            |r| r.get(0),
+        )
+    }
+
+    /// Edit runs, newest first, at most `limit`.
+    pub fn list_edit_runs(&self, project_id: &str, limit: usize) -> Result<Vec<EditRunRecord>> {
+        self.collect(
+            "SELECT id, project_id, prompt, flags_json, tool, target_scene_id, stage_ms_json,
+                    cache_json, tokens_json, outcome, error, created_at
+             FROM edit_runs WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2",
+            params![project_id, limit as i64],
+            |r| {
+                Ok(EditRunRecord {
+                    id: r.get(0)?,
+                    project_id: r.get(1)?,
+                    prompt: r.get(2)?,
+                    flags_json: r.get(3)?,
+                    tool: r.get(4)?,
+                    target_scene_id: r.get(5)?,
+                    stage_ms_json: r.get(6)?,
+                    cache_json: r.get(7)?,
+                    tokens_json: r.get(8)?,
+                    outcome: r.get(9)?,
+                    error: r.get(10)?,
+                    created_at: r.get(11)?,
+                })
+            },
+        )
+    }
+
+    /// Deltas recorded after `revision`, oldest first.
+    pub fn deltas_since(
+        &self,
+        project_id: &str,
+        revision: i64,
+    ) -> Result<Vec<(i64, ContextDelta)>> {
+        let rows = self.collect(
+            "SELECT revision, delta_json FROM context_deltas
+             WHERE project_id = ?1 AND revision > ?2 ORDER BY revision",
+            params![project_id, revision],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        rows.into_iter()
+            .map(|(rev, json)| {
+                serde_json::from_str(&json)
+                    .map(|d| (rev, d))
+                    .map_err(|source| StoreError::Json {
+                        what: "context_deltas.delta_json",
+                        source,
+                    })
+            })
+            .collect()
+    }
+
+    /// The persisted context snapshot for (project, user, variant): (revision, built_at, json).
+    pub fn get_snapshot(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        variant: &str,
+    ) -> Result<Option<(i64, i64, String)>> {
+        self.one(
+            "SELECT revision, built_at, context_json FROM context_snapshots
+             WHERE project_id = ?1 AND user_id = ?2 AND variant = ?3",
+            params![project_id, user_id, variant],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
+    /// Stores a context snapshot. A cache fill, not a change to the project: no revision bump.
+    pub fn put_snapshot(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        variant: &str,
+        revision: i64,
+        built_at: i64,
+        context_json: &str,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO context_snapshots(project_id, user_id, variant, revision, built_at, context_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(project_id, user_id, variant) DO UPDATE SET
+                   revision = excluded.revision, built_at = excluded.built_at,
+                   context_json = excluded.context_json",
+            )
+            .and_then(|mut s| {
+                s.execute(params![project_id, user_id, variant, revision, built_at, context_json])
+            })
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    /// Drops every persisted snapshot of a project (used when a user clears the cache).
+    pub fn clear_snapshots(&self, project_id: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM context_snapshots WHERE project_id = ?1",
+                params![project_id],
+            )
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    /// Stores an analysis the engine computed from a scene's current code. The analysis is a
+    /// pure function of the code (tied to it by content hash), so storing it cannot change what
+    /// a fresh build produces: it is a cache fill, and it does not bump the revision.
+    pub fn record_derived_memory(&self, write: &MemoryWrite) -> Result<()> {
+        writer::validate_memory(write)?;
+        let now = crate::util::now_ms();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO project_memory(project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                 ON CONFLICT(project_id, memory_type, key) DO UPDATE SET
+                   value = excluded.value, confidence = excluded.confidence,
+                   source_prompt = excluded.source_prompt, updated_at = excluded.updated_at",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    write.project_id,
+                    write.memory_type.as_str(),
+                    write.key,
+                    write.value,
+                    write.confidence,
+                    write.source_prompt,
+                    now
+                ])
+            })
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+}
+
+fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageAnalysis> {
+    Ok(ImageAnalysis {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        trace_id: r.get(2)?,
+        image_urls: json_list(r.get(3)?, 3)?,
+        palette: json_value(r.get(4)?, 4)?,
+        typography: r.get(5)?,
+        mood: r.get(6)?,
+        layout: json_value(r.get(7)?, 7)?,
+        processing_time_ms: r.get(8)?,
+        created_at: r.get(9)?,
+    })
+}

@@ -1,0 +1,69 @@
+//! The project's scenes, in order; the last edit's target is marked. Enter shows a scene's code
+//! and its last change.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+use crate::tui::format;
+use crate::tui::state::AppState;
+use crate::tui::theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
+    let s = &state.scenes;
+    let title = format!(" scenes · {} · * = last edit's target ", s.rows.len());
+    let block = theme::panel(title, focused);
+    if s.rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("no scenes in this project", theme::dim())).block(block),
+            area,
+        );
+        return;
+    }
+    let wide = area.width >= 60;
+    let rows: Vec<Row> = s
+        .rows
+        .iter()
+        .map(|r| {
+            let target = s.last_target.as_deref() == Some(r.id.as_str());
+            let mut cells = vec![
+                Cell::from(if target { "*" } else { " " }),
+                Cell::from(format!("{}.", r.ord)),
+                Cell::from(r.name.clone()),
+                Cell::from(format!("{} frames", r.duration_frames)),
+            ];
+            if wide {
+                cells.push(Cell::from(match &r.last_change {
+                    Some(it) => format!("{}: {}", it.operation, format::one_line(&it.prompt)),
+                    None => "—".to_string(),
+                }));
+            }
+            Row::new(cells).style(if target {
+                theme::marked()
+            } else {
+                Style::new()
+            })
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Length(4),
+        Constraint::Fill(2),
+        Constraint::Length(11),
+    ];
+    if wide {
+        widths.push(Constraint::Fill(3));
+    }
+    let table = Table::new(rows, widths)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(if focused {
+            theme::selected()
+        } else {
+            theme::heading()
+        });
+    let mut table_state = TableState::default().with_selected(Some(s.selected));
+    frame.render_stateful_widget(table, area, &mut table_state);
+}

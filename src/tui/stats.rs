@@ -1,0 +1,289 @@
+//! Run history and timing distributions: what the stages panel's sparkline, p50/p95 and
+//! "compared with the previous run" figures are computed from.
+//!
+//! Each stage's time has a source. With the offline backend the model stages' time is modeled
+//! (simulated); every other figure is the wall clock. The two are never added up unlabelled.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use hdrhistogram::Histogram;
+
+use crate::context::Flags;
+use crate::pipeline::{EditResult, Outcome, RunTokens, Stage, StageTiming};
+
+/// How many finished runs are kept for the sparkline and comparisons.
+pub const HISTORY_CAPACITY: usize = 200;
+
+/// Where a figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Measured on the wall clock.
+    Real,
+    /// Modeled by the offline backend's latency model.
+    Simulated,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Real => "real",
+            Source::Simulated => "sim",
+        }
+    }
+}
+
+/// The figure a stage is shown and compared by: the modeled time of a model stage when the
+/// backend models it, else the wall-clock time.
+pub fn stage_time(timing: &StageTiming) -> (f64, Source) {
+    match timing.simulated_ms {
+        Some(sim) if timing.name.is_model_stage() => (sim, Source::Simulated),
+        _ => (timing.real_ms, Source::Real),
+    }
+}
+
+/// A run that is over, as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// The run's number in this session (`None` for runs read back from the database).
+    pub run: Option<u64>,
+    pub prompt: String,
+    pub flags: Option<Flags>,
+    pub outcome: Outcome,
+    pub stages: Vec<StageTiming>,
+    /// The stage that was running when the run failed or was cancelled.
+    pub failed_stage: Option<Stage>,
+    pub tokens: Option<RunTokens>,
+    pub context_path: Option<String>,
+    pub summary: String,
+    pub error: Option<String>,
+    pub target_scene_id: Option<String>,
+}
+
+impl RunSummary {
+    pub fn from_result(run: u64, result: &EditResult, failed_stage: Option<Stage>) -> Self {
+        RunSummary {
+            run: Some(run),
+            prompt: result.prompt.clone(),
+            // The result names its flags the way `Flags` prints them, which parses back.
+            flags: Flags::parse(&result.flags, Flags::LEGACY).ok(),
+            outcome: result.outcome,
+            stages: result.stages.clone(),
+            failed_stage,
+            tokens: Some(result.tokens),
+            context_path: result.context_path.clone(),
+            summary: result.summary.clone(),
+            error: result.error.clone(),
+            target_scene_id: result.target_scene_id.clone(),
+        }
+    }
+
+    pub fn stage(&self, stage: Stage) -> Option<&StageTiming> {
+        self.stages.iter().find(|s| s.name == stage)
+    }
+
+    /// Total of the shown stage figures, and whether any of them is modeled.
+    pub fn total(&self) -> (f64, Source) {
+        let mut total = 0.0;
+        let mut source = Source::Real;
+        for s in &self.stages {
+            let (ms, src) = stage_time(s);
+            total += ms;
+            if src == Source::Simulated {
+                source = Source::Simulated;
+            }
+        }
+        (total, source)
+    }
+
+    /// "optimized", "legacy", a flag list, or "?" when unknown.
+    pub fn flags_label(&self) -> String {
+        self.flags
+            .map(|f| f.to_string())
+            .unwrap_or_else(|| "?".to_string())
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("cancelled"))
+    }
+}
+
+/// A distribution of durations (kept in µs, 3 significant figures).
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    histogram: Option<Histogram<u64>>,
+}
+
+impl Default for Distribution {
+    fn default() -> Self {
+        // An auto-resizing histogram: it cannot refuse a value.
+        Distribution {
+            histogram: Histogram::new(3).ok(),
+        }
+    }
+}
+
+impl Distribution {
+    pub fn record_ms(&mut self, ms: f64) {
+        if let Some(h) = &mut self.histogram {
+            let us = (ms.max(0.0) * 1000.0).round() as u64;
+            let _ = h.record(us.max(1));
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.histogram.as_ref().map_or(0, |h| h.len())
+    }
+
+    /// The `q` quantile (0..1) in ms, if anything was recorded.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        let h = self.histogram.as_ref()?;
+        if h.is_empty() {
+            return None;
+        }
+        Some(h.value_at_quantile(q) as f64 / 1000.0)
+    }
+}
+
+/// Finished runs and the per-stage distributions over them.
+#[derive(Debug, Clone, Default)]
+pub struct RunHistory {
+    runs: VecDeque<RunSummary>,
+    stages: BTreeMap<Stage, (Distribution, Source)>,
+    totals: Distribution,
+}
+
+impl RunHistory {
+    pub fn record(&mut self, run: RunSummary) {
+        for timing in &run.stages {
+            let (ms, source) = stage_time(timing);
+            let entry = self
+                .stages
+                .entry(timing.name)
+                .or_insert_with(|| (Distribution::default(), source));
+            entry.0.record_ms(ms);
+            // If the sources differ between runs (a backend switch), say so by the newest.
+            entry.1 = source;
+        }
+        // A failed run's total is not a duration of the same work: keep it out of the total's
+        // distribution (it still shows in the sparkline and the list).
+        if run.outcome != Outcome::Failed {
+            self.totals.record_ms(run.total().0);
+        }
+        if self.runs.len() == HISTORY_CAPACITY {
+            self.runs.pop_front();
+        }
+        self.runs.push_back(run);
+    }
+
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    pub fn last(&self) -> Option<&RunSummary> {
+        self.runs.back()
+    }
+
+    /// The run before the last one.
+    pub fn previous(&self) -> Option<&RunSummary> {
+        self.runs.iter().rev().nth(1)
+    }
+
+    pub fn runs(&self) -> impl DoubleEndedIterator<Item = &RunSummary> {
+        self.runs.iter()
+    }
+
+    /// p-quantile of a stage's shown figure, with its source.
+    pub fn stage_quantile(&self, stage: Stage, q: f64) -> Option<(f64, Source)> {
+        let (dist, source) = self.stages.get(&stage)?;
+        dist.quantile_ms(q).map(|v| (v, *source))
+    }
+
+    pub fn stage_count(&self, stage: Stage) -> u64 {
+        self.stages.get(&stage).map_or(0, |(d, _)| d.count())
+    }
+
+    pub fn total_quantile(&self, q: f64) -> Option<f64> {
+        self.totals.quantile_ms(q)
+    }
+
+    /// Totals (ms, rounded) of the last `n` runs, oldest first, for the sparkline.
+    pub fn recent_totals(&self, n: usize) -> Vec<u64> {
+        let skip = self.runs.len().saturating_sub(n);
+        self.runs
+            .iter()
+            .skip(skip)
+            .map(|r| r.total().0.round().max(0.0) as u64)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(name: Stage, real: f64, sim: Option<f64>) -> StageTiming {
+        StageTiming {
+            name,
+            real_ms: real,
+            simulated_ms: sim,
+        }
+    }
+
+    fn run(ms: f64, outcome: Outcome) -> RunSummary {
+        RunSummary {
+            run: Some(1),
+            prompt: "p".into(),
+            flags: Some(Flags::OPTIMIZED),
+            outcome,
+            stages: vec![
+                timing(Stage::Context, 2.0, Some(2.0)),
+                timing(Stage::CodeEdit, 0.5, Some(ms)),
+            ],
+            failed_stage: None,
+            tokens: None,
+            context_path: None,
+            summary: String::new(),
+            error: None,
+            target_scene_id: None,
+        }
+    }
+
+    #[test]
+    fn model_stages_show_modeled_time_and_others_wall_clock() {
+        assert_eq!(
+            stage_time(&timing(Stage::CodeEdit, 1.0, Some(800.0))),
+            (800.0, Source::Simulated)
+        );
+        // Context's simulated_ms mirrors the real time: it is shown as real.
+        assert_eq!(
+            stage_time(&timing(Stage::Context, 3.0, Some(3.0))),
+            (3.0, Source::Real)
+        );
+        assert_eq!(
+            stage_time(&timing(Stage::ToolSelection, 5.0, None)),
+            (5.0, Source::Real)
+        );
+    }
+
+    #[test]
+    fn quantiles_and_sparkline_follow_the_runs() {
+        let mut h = RunHistory::default();
+        for ms in [100.0, 200.0, 300.0, 400.0] {
+            h.record(run(ms, Outcome::Applied));
+        }
+        h.record(run(10_000.0, Outcome::Failed));
+        let (p50, source) = h.stage_quantile(Stage::CodeEdit, 0.5).unwrap();
+        assert_eq!(source, Source::Simulated);
+        assert!((199.0..=201.0).contains(&p50), "{p50}");
+        // The failed run's total stays out of the totals' distribution.
+        assert!(h.total_quantile(1.0).unwrap() < 500.0);
+        assert_eq!(h.recent_totals(2), vec![402, 10_002]);
+        assert_eq!(h.previous().unwrap().total().0, 402.0);
+    }
+}

@@ -1,0 +1,382 @@
+//! The dashboard's worker, in the role gitui gives `asyncgit`: it owns the [`Pipeline`] (and with
+//! it the store), runs edits, answers the UI's commands and reports by events. It is the only
+//! code of the dashboard that calls the store; the UI folds what it hears into its state and
+//! never waits on the worker.
+//!
+//! The worker runs on its own thread with a single-threaded tokio runtime: the pipeline's
+//! context build is synchronous and may take a while on a large project, and it must never
+//! freeze the screen. While an edit runs, the worker keeps listening: `Cancel` trips the run's
+//! [`CancellationToken`] at once; other commands wait until the run is over (they need the
+//! store, which the run holds).
+
+use std::collections::{HashMap, VecDeque};
+use std::thread::JoinHandle;
+
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Flags;
+use crate::pipeline::{Outcome, Pipeline, PipelineEvent, StageTiming};
+use crate::store::{MemoryEntry, ProjectSummary, SceneIteration};
+
+/// The worker thread's name (the panic hook tells its panics apart by it).
+pub const THREAD_NAME: &str = "editscope-worker";
+
+/// How many past runs of a project are loaded to seed the timing history.
+pub const HISTORY_RUNS: usize = 50;
+
+/// How many recent iterations are read to find each scene's last change.
+const RECENT_ITERATIONS: usize = 2_000;
+
+/// What the UI asks of the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Runs one edit. `flags` overrides the engine's flags for this run only (the A/B key);
+    /// `None` uses the flags set last.
+    RunEdit {
+        prompt: String,
+        flags: Option<Flags>,
+    },
+    /// Cancels the running edit; nothing is written.
+    Cancel,
+    /// Sets the flags the next edits use.
+    SetFlags(Flags),
+    SwitchProject(String),
+    RefreshMemory,
+    RefreshScenes,
+    ListProjects,
+}
+
+/// A scene as the scenes panel shows it: its code and its last recorded change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SceneRow {
+    pub id: String,
+    pub name: String,
+    pub ord: i64,
+    pub duration_frames: i64,
+    pub code: String,
+    pub last_change: Option<SceneIteration>,
+}
+
+/// A profiled run of an earlier session, read back from `edit_runs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastRun {
+    pub prompt: String,
+    pub flags: Option<Flags>,
+    pub outcome: Outcome,
+    pub stages: Vec<StageTiming>,
+    pub error: Option<String>,
+}
+
+/// What the worker reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkerEvent {
+    /// The worker is up: the project it serves, its flags and the model backend's name.
+    Ready {
+        project_id: String,
+        flags: Flags,
+        backend: String,
+    },
+    /// An event of a running edit, as the pipeline sent it.
+    Pipeline(PipelineEvent),
+    Memory(Vec<MemoryEntry>),
+    Scenes(Vec<SceneRow>),
+    Projects(Vec<ProjectSummary>),
+    /// Earlier runs of the current project, oldest first.
+    History(Vec<PastRun>),
+    ProjectSwitched(String),
+    /// The flags the worker will use for the next edit.
+    FlagsApplied(Flags),
+    /// Something failed outside a run (a run's failure arrives as its `RunFinished`).
+    Error(String),
+}
+
+/// The UI's end of the worker.
+pub struct WorkerHandle {
+    pub commands: UnboundedSender<Command>,
+    pub events: UnboundedReceiver<WorkerEvent>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Sends a command; false when the worker has stopped.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// Stops the worker: a running edit is cancelled (nothing is written) and the thread joined.
+    pub fn shutdown(self) {
+        let WorkerHandle {
+            commands,
+            events,
+            thread,
+        } = self;
+        let _ = commands.send(Command::Cancel);
+        // Closing the command channel is the stop signal.
+        drop(commands);
+        drop(events);
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts the worker on its own thread, serving `project_id`.
+pub fn spawn(pipeline: Pipeline, project_id: String) -> std::io::Result<WorkerHandle> {
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let thread = std::thread::Builder::new()
+        .name(THREAD_NAME.into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = event_tx.send(WorkerEvent::Error(format!(
+                        "the worker could not start its runtime: {e}"
+                    )));
+                    return;
+                }
+            };
+            let worker = Worker {
+                pipeline,
+                project_id,
+                events: event_tx,
+            };
+            runtime.block_on(worker.run(command_rx));
+        })?;
+    Ok(WorkerHandle {
+        commands: command_tx,
+        events: event_rx,
+        thread: Some(thread),
+    })
+}
+
+struct Worker {
+    pipeline: Pipeline,
+    project_id: String,
+    events: UnboundedSender<WorkerEvent>,
+}
+
+impl Worker {
+    fn send(&self, event: WorkerEvent) {
+        // A closed channel means the UI is gone; the command loop notices and stops.
+        let _ = self.events.send(event);
+    }
+
+    async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
+        self.send(WorkerEvent::Ready {
+            project_id: self.project_id.clone(),
+            flags: self.pipeline.engine.flags,
+            backend: self.pipeline.llm.name(),
+        });
+        self.send_projects();
+        self.send_project_snapshots();
+        // Commands that arrived during a run and wait for it to end, in order.
+        let mut queued: VecDeque<Command> = VecDeque::new();
+        loop {
+            let command = match queued.pop_front() {
+                Some(c) => c,
+                None => match commands.recv().await {
+                    Some(c) => c,
+                    None => break,
+                },
+            };
+            match command {
+                Command::RunEdit { prompt, flags } => {
+                    let (deferred, ui_gone) = self.run_edit(&prompt, flags, &mut commands).await;
+                    if ui_gone {
+                        break;
+                    }
+                    queued.extend(deferred);
+                }
+                // Nothing is running: nothing to cancel.
+                Command::Cancel => {}
+                Command::SetFlags(flags) => {
+                    self.pipeline.engine.flags = flags;
+                    tracing::info!(%flags, "flags set; they apply to the next edit");
+                    self.send(WorkerEvent::FlagsApplied(flags));
+                }
+                Command::SwitchProject(id) => self.switch_project(id),
+                Command::RefreshMemory => self.send_memory(),
+                Command::RefreshScenes => self.send_scenes(),
+                Command::ListProjects => self.send_projects(),
+            }
+        }
+    }
+
+    /// Runs one edit while listening for `Cancel`. Returns the commands to run afterwards and
+    /// whether the UI went away.
+    async fn run_edit(
+        &mut self,
+        prompt: &str,
+        flags: Option<Flags>,
+        commands: &mut UnboundedReceiver<Command>,
+    ) -> (Vec<Command>, bool) {
+        let cancel = CancellationToken::new();
+        let (event_tx, mut event_rx) = mpsc::unbounded_channel();
+        let saved_flags = self.pipeline.engine.flags;
+        if let Some(f) = flags {
+            self.pipeline.engine.flags = f;
+        }
+        let mut deferred = Vec::new();
+        let mut ui_gone = false;
+        let result = {
+            let run = self
+                .pipeline
+                .run_edit(&self.project_id, prompt, &event_tx, &cancel);
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    // Events first, so the UI sees every stage before the run's end.
+                    biased;
+                    Some(event) = event_rx.recv() => {
+                        let _ = self.events.send(WorkerEvent::Pipeline(event));
+                    }
+                    command = commands.recv(), if !ui_gone => match command {
+                        Some(Command::Cancel) => cancel.cancel(),
+                        Some(other) => deferred.push(other),
+                        None => {
+                            ui_gone = true;
+                            cancel.cancel();
+                        }
+                    },
+                    result = &mut run => break result,
+                }
+            }
+        };
+        while let Ok(event) = event_rx.try_recv() {
+            self.send(WorkerEvent::Pipeline(event));
+        }
+        if flags.is_some() {
+            self.pipeline.engine.flags = saved_flags;
+        }
+        match &result.error {
+            Some(error) => tracing::warn!(
+                project = %self.project_id,
+                "edit \"{}\" ended {}: {error}",
+                result.prompt,
+                result.outcome.as_str()
+            ),
+            None => tracing::info!(
+                project = %self.project_id,
+                "edit \"{}\" {} in {:.1} ms real: {}",
+                result.prompt,
+                result.outcome.as_str(),
+                result.total_real_ms,
+                result.summary
+            ),
+        }
+        if !ui_gone {
+            // The run may have written scenes and memory: the panels get fresh snapshots.
+            self.send_memory();
+            self.send_scenes();
+        }
+        (deferred, ui_gone)
+    }
+
+    fn switch_project(&mut self, id: String) {
+        match self.pipeline.store.get_project(&id) {
+            Ok(_) => {
+                tracing::info!(project = %id, "switched project");
+                self.project_id = id.clone();
+                self.send(WorkerEvent::ProjectSwitched(id));
+                self.send_project_snapshots();
+            }
+            Err(e) => self.send(WorkerEvent::Error(format!(
+                "cannot switch to project '{id}': {e}"
+            ))),
+        }
+    }
+
+    fn send_project_snapshots(&self) {
+        self.send_history();
+        self.send_memory();
+        self.send_scenes();
+    }
+
+    fn send_projects(&self) {
+        match self.pipeline.store.list_projects() {
+            Ok(projects) => self.send(WorkerEvent::Projects(projects)),
+            Err(e) => self.send(WorkerEvent::Error(format!("listing projects failed: {e}"))),
+        }
+    }
+
+    fn send_memory(&self) {
+        match self.pipeline.store.list_memory(&self.project_id, None) {
+            Ok(entries) => self.send(WorkerEvent::Memory(entries)),
+            Err(e) => self.send(WorkerEvent::Error(format!(
+                "reading the memory of '{}' failed: {e}",
+                self.project_id
+            ))),
+        }
+    }
+
+    fn send_scenes(&self) {
+        match self.read_scenes() {
+            Ok(rows) => self.send(WorkerEvent::Scenes(rows)),
+            Err(e) => self.send(WorkerEvent::Error(format!(
+                "reading the scenes of '{}' failed: {e}",
+                self.project_id
+            ))),
+        }
+    }
+
+    fn read_scenes(&self) -> Result<Vec<SceneRow>, crate::store::StoreError> {
+        let store = &self.pipeline.store;
+        let scenes = store.list_scenes(&self.project_id)?;
+        // One bounded query for every scene's last change, not one query per scene.
+        let mut last: HashMap<String, SceneIteration> = HashMap::new();
+        for it in store.recent_iterations(&self.project_id, RECENT_ITERATIONS)? {
+            // Oldest first: a later iteration replaces an earlier one.
+            last.insert(it.scene_id.clone(), it);
+        }
+        Ok(scenes
+            .into_iter()
+            .map(|s| SceneRow {
+                last_change: last.remove(&s.id),
+                id: s.id,
+                name: s.name,
+                ord: s.ord,
+                duration_frames: s.duration_frames,
+                code: s.tsx_code,
+            })
+            .collect())
+    }
+
+    fn send_history(&self) {
+        match self
+            .pipeline
+            .store
+            .list_edit_runs(&self.project_id, HISTORY_RUNS)
+        {
+            Ok(records) => {
+                let mut runs: Vec<PastRun> = records
+                    .into_iter()
+                    .map(|r| PastRun {
+                        // A record written by another version may not parse: its timings are
+                        // then left out, the run still counts.
+                        stages: serde_json::from_str(&r.stage_ms_json).unwrap_or_default(),
+                        flags: serde_json::from_str(&r.flags_json).ok(),
+                        outcome: match r.outcome.as_str() {
+                            "applied" => Outcome::Applied,
+                            "clarification" => Outcome::Clarification,
+                            _ => Outcome::Failed,
+                        },
+                        prompt: r.prompt,
+                        error: r.error,
+                    })
+                    .collect();
+                // Newest first from the store; the history is oldest first.
+                runs.reverse();
+                self.send(WorkerEvent::History(runs));
+            }
+            Err(e) => self.send(WorkerEvent::Error(format!(
+                "reading the run history of '{}' failed: {e}",
+                self.project_id
+            ))),
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The command line, driven as a user would, on a temporary database.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn editscope(db: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("editscope").unwrap();
+    cmd.env("EDITSCOPE_DB", db)
+        .env_remove("USE_OPTIMIZED_CONTEXT");
+    cmd
+}
+
+fn json_of(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("stdout is one JSON document")
+}
+
+#[test]
+fn first_run_seeds_the_three_demo_projects_and_a_second_run_does_not_seed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sub/editscope.db");
+    let projects = json_of(editscope(&db).args(["projects", "--json"]));
+    let ids: Vec<&str> = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["demo-small", "demo-medium", "demo-large"]);
+    for p in projects.as_array().unwrap() {
+        for field in ["id", "title", "scenes", "messages", "memory_entries"] {
+            assert!(p.get(field).is_some(), "missing {field}");
+        }
+    }
+    assert_eq!(projects[0]["scenes"], 5);
+    // forget one entry, then run again: a re-seed would bring it back
+    let list =
+        json_of(editscope(&db).args(["memory", "list", "--project", "demo-small", "--json"]));
+    let first = &list[0];
+    editscope(&db)
+        .args([
+            "memory",
+            "forget",
+            "--project",
+            "demo-small",
+            "--type",
+            first["memory_type"].as_str().unwrap(),
+            "--key",
+            first["key"].as_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let again = json_of(editscope(&db).args(["projects", "--json"]));
+    assert_eq!(again.as_array().unwrap().len(), 3);
+    assert_eq!(
+        again[0]["memory_entries"].as_u64().unwrap(),
+        projects[0]["memory_entries"].as_u64().unwrap() - 1
+    );
+}
+
+#[test]
+fn memory_set_show_list_forget() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    editscope(&db)
+        .args([
+            "memory",
+            "set",
+            "--project",
+            "demo-small",
+            "--type",
+            "USER_PREFERENCE",
+            "--key",
+            "tone",
+            "--value",
+            "playful",
+            "--confidence",
+            "0.7",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("inserted"));
+    let shown = json_of(editscope(&db).args([
+        "memory",
+        "show",
+        "--project",
+        "demo-small",
+        "--type",
+        "user_preference",
+        "--key",
+        "tone",
+        "--json",
+    ]));
+    assert_eq!(shown["value"], "playful");
+    assert_eq!(shown["confidence"], 0.7);
+    assert_eq!(shown["source_prompt"], "editscope memory set");
+    for field in [
+        "id",
+        "memory_type",
+        "key",
+        "value",
+        "confidence",
+        "source_prompt",
+        "updated_at",
+    ] {
+        assert!(shown.get(field).is_some(), "missing {field}");
+    }
+    // less confident: kept
+    editscope(&db)
+        .args([
+            "memory",
+            "set",
+            "--project",
+            "demo-small",
+            "--type",
+            "USER_PREFERENCE",
+            "--key",
+            "tone",
+            "--value",
+            "serious",
+            "--confidence",
+            "0.2",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept the existing"));
+    let prefs = json_of(editscope(&db).args([
+        "memory",
+        "list",
+        "--project",
+        "demo-small",
+        "--type",
+        "USER_PREFERENCE",
+        "--json",
+    ]));
+    assert!(
+        prefs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["key"] == "tone" && e["value"] == "playful")
+    );
+    assert!(
+        prefs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["memory_type"] == "USER_PREFERENCE")
+    );
+    editscope(&db)
+        .args([
+            "memory",
+            "set",
+            "--project",
+            "demo-small",
+            "--type",
+            "USER_PREFERENCE",
+            "--key",
+            "x",
+            "--value",
+            "y",
+            "--confidence",
+            "1.5",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("0..1"));
+    editscope(&db)
+        .args([
+            "memory",
+            "forget",
+            "--project",
+            "demo-small",
+            "--type",
+            "USER_PREFERENCE",
+            "--key",
+            "tone",
+        ])
+        .assert()
+        .success();
+    editscope(&db)
+        .args([
+            "memory",
+            "show",
+            "--project",
+            "demo-small",
+            "--type",
+            "USER_PREFERENCE",
+            "--key",
+            "tone",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no USER_PREFERENCE entry 'tone'"));
+}
+
+#[test]
+fn export_then_import_through_the_cli_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let out = editscope(&db)
+        .args(["export", "--project", "demo-medium"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    doc["project"]["id"] = "copy-of-medium".into();
+    let file = dir.path().join("copy.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    editscope(&db)
+        .args(["import", file.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("copy-of-medium"));
+    let again: serde_json::Value = serde_json::from_slice(
+        &editscope(&db)
+            .args(["export", "--project", "copy-of-medium"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(again, doc);
+}
+
+#[test]
+fn a_malformed_import_fails_with_one_line_naming_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let file = dir.path().join("broken.json");
+    let mut doc: serde_json::Value = serde_json::from_str(editscope::fixtures::DEMO_SMALL).unwrap();
+    doc["project"]["id"] = "new-one".into();
+    doc["memory"][0]["confidence"] = serde_json::json!(1.5);
+    std::fs::write(&file, doc.to_string()).unwrap();
+    editscope(&db)
+        .args(["import", file.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("broken.json"))
+        .stderr(predicate::str::contains("memory[0].confidence"));
+    let projects = json_of(editscope(&db).args(["projects", "--json"]));
+    assert!(
+        projects
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != "new-one")
+    );
+}
+
+#[test]
+fn import_generate_makes_a_project_of_the_asked_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("g.db");
+    editscope(&db)
+        .args(["import", "--generate", "120", "--id", "gen"])
+        .assert()
+        .success();
+    let projects = json_of(editscope(&db).args(["projects", "--json"]));
+    let generated = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "gen")
+        .unwrap();
+    assert_eq!(generated["scenes"], 120);
+    editscope(&db)
+        .args(["import", "--generate", "10001"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("1 to 10000"));
+}
+
+#[test]
+fn a_corrupt_database_gives_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("junk.db");
+    std::fs::write(&db, vec![b'x'; 8192]).unwrap();
+    editscope(&db)
+        .args(["projects"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not an editscope database"));
+    assert_eq!(std::fs::read(&db).unwrap(), vec![b'x'; 8192]);
+}

@@ -1,0 +1,622 @@
+//! The Anthropic client against a local axum server speaking the Messages streaming wire
+//! format: the request it sends (cache breakpoint, version header), the usage it reads back
+//! (total input, cache reads and writes, output assigned from `message_delta`), its timings,
+//! and how it fails (garbage, error events, cut streams, rate limits, server errors, hangs,
+//! nothing listening).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use editscope::llm::anthropic::{AnthropicClient, AnthropicConfig};
+use editscope::llm::{
+    ChatPrompt, LlmClient, LlmError, SceneRef, Tool, ToolDecision, ToolSelectionRequest, Usage,
+};
+
+// ---------------------------------------------------------------------------------------------
+// A scripted local server
+
+/// One piece of a streamed body.
+#[derive(Clone)]
+enum Step {
+    Send(String),
+    Pause(Duration),
+    /// Abort the body: the client sees the connection break mid-stream.
+    Cut,
+}
+
+/// What the server answers to one request.
+#[derive(Clone)]
+enum Reply {
+    Sse(Vec<Step>),
+    Status {
+        status: u16,
+        retry_after: Option<&'static str>,
+        body: String,
+    },
+    /// Answer nothing for this long.
+    Hang(Duration),
+}
+
+#[derive(Clone, Debug)]
+struct Captured {
+    path: String,
+    headers: HeaderMap,
+    body: Value,
+}
+
+struct ServerState {
+    /// Replies in order; the last one repeats.
+    replies: Mutex<VecDeque<Reply>>,
+    seen: Mutex<Vec<Captured>>,
+}
+
+struct TestServer {
+    base_url: String,
+    state: Arc<ServerState>,
+}
+
+impl TestServer {
+    async fn start(replies: Vec<Reply>) -> TestServer {
+        let state = Arc::new(ServerState {
+            replies: Mutex::new(replies.into()),
+            seen: Mutex::new(Vec::new()),
+        });
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a local port");
+        let addr = listener.local_addr().expect("local address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestServer {
+            base_url: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    fn requests(&self) -> Vec<Captured> {
+        self.state.seen.lock().expect("lock").clone()
+    }
+}
+
+async fn handle(
+    State(state): State<Arc<ServerState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.seen.lock().expect("lock").push(Captured {
+        path: uri.path().to_string(),
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    });
+    let reply = {
+        let mut replies = state.replies.lock().expect("lock");
+        if replies.len() > 1 {
+            replies.pop_front()
+        } else {
+            replies.front().cloned()
+        }
+    };
+    match reply.expect("the test scripted a reply") {
+        Reply::Sse(steps) => sse_response(steps),
+        Reply::Status {
+            status,
+            retry_after,
+            body,
+        } => {
+            let status = StatusCode::from_u16(status).expect("valid status");
+            let mut response = (status, body).into_response();
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+            }
+            response
+        }
+        Reply::Hang(duration) => {
+            tokio::time::sleep(duration).await;
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+fn sse_response(steps: Vec<Step>) -> Response {
+    let stream = futures::stream::unfold(steps.into_iter(), |mut steps| async move {
+        loop {
+            match steps.next()? {
+                Step::Send(frame) => return Some((Ok(Bytes::from(frame)), steps)),
+                Step::Pause(duration) => tokio::time::sleep(duration).await,
+                Step::Cut => {
+                    let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut");
+                    return Some((Err(cut), steps));
+                }
+            }
+        }
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(stream))
+        .expect("valid response")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Anthropic wire format
+
+const SERVED_MODEL: &str = "claude-sonnet-4-5-20250929";
+
+fn event(kind: &str, data: Value) -> Step {
+    Step::Send(format!("event: {kind}\ndata: {data}\n\n"))
+}
+
+fn message_start(input: u64, cache_read: u64, cache_creation: u64) -> Step {
+    event(
+        "message_start",
+        json!({"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": SERVED_MODEL,
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": input, "cache_read_input_tokens": cache_read,
+                      "cache_creation_input_tokens": cache_creation, "output_tokens": 1}
+        }}),
+    )
+}
+
+fn block_start() -> Step {
+    event(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+    )
+}
+
+fn ping() -> Step {
+    event("ping", json!({"type": "ping"}))
+}
+
+fn text_delta(text: &str) -> Step {
+    event(
+        "content_block_delta",
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+    )
+}
+
+fn block_stop() -> Step {
+    event(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    )
+}
+
+fn message_delta(output_tokens: u64) -> Step {
+    event(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+               "usage": {"output_tokens": output_tokens}}),
+    )
+}
+
+fn message_stop() -> Step {
+    event("message_stop", json!({"type": "message_stop"}))
+}
+
+/// A complete streamed answer carrying `text` in a few deltas.
+fn answer(text: &str) -> Reply {
+    let mut steps = vec![message_start(40, 1800, 200), block_start(), ping()];
+    let chars: Vec<char> = text.chars().collect();
+    for piece in chars.chunks(12) {
+        steps.push(text_delta(&piece.iter().collect::<String>()));
+    }
+    steps.extend([block_stop(), message_delta(42), message_stop()]);
+    Reply::Sse(steps)
+}
+
+const DECISION: &str = r#"{"tool": "changeDuration", "target_scene_id": "s-intro", "args": {"duration_frames": 150}, "clarification": null, "reasoning": "five seconds at 30 fps"}"#;
+
+// ---------------------------------------------------------------------------------------------
+// Requests and configuration
+
+fn config(base_url: &str) -> AnthropicConfig {
+    AnthropicConfig {
+        api_key: Some("sk-ant-test".to_string()),
+        max_tokens: 1024,
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(5),
+        max_retries: 2,
+        initial_backoff: Duration::from_millis(5),
+        ..AnthropicConfig::new(base_url, "claude-sonnet-4-5")
+    }
+}
+
+fn client(base_url: &str) -> AnthropicClient {
+    AnthropicClient::new(config(base_url)).expect("client builds")
+}
+
+fn prompt() -> ChatPrompt {
+    ChatPrompt {
+        system: "You route edit requests to tools.".to_string(),
+        stable_prefix: "STYLE: brand red #e11d48\nSCENES:\n1. s-intro Intro\n2. s-logo Logo reveal"
+            .to_string(),
+        variable: "REQUEST: make the intro five seconds".to_string(),
+    }
+}
+
+fn tool_request() -> ToolSelectionRequest {
+    ToolSelectionRequest {
+        user_prompt: "make the intro five seconds".to_string(),
+        scenes: vec![
+            SceneRef {
+                id: "s-intro".to_string(),
+                name: "Intro".to_string(),
+                position: 1,
+                duration_frames: 90,
+            },
+            SceneRef {
+                id: "s-logo".to_string(),
+                name: "Logo reveal".to_string(),
+                position: 2,
+                duration_frames: 120,
+            },
+        ],
+        preferences: BTreeMap::new(),
+        last_edited_scene_id: None,
+        prompt: prompt(),
+    }
+}
+
+fn header<'a>(captured: &'a Captured, name: &str) -> &'a str {
+    captured
+        .headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+#[tokio::test]
+async fn sends_the_stable_prefix_as_the_only_cached_block() {
+    let server = TestServer::start(vec![answer(DECISION)]).await;
+    client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect("the call succeeds");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.path, "/v1/messages");
+    assert_eq!(header(request, "x-api-key"), "sk-ant-test");
+    assert_eq!(header(request, "anthropic-version"), "2023-06-01");
+    assert!(header(request, "content-type").starts_with("application/json"));
+    assert!(
+        header(request, "authorization").is_empty(),
+        "no bearer header"
+    );
+
+    let body = &request.body;
+    assert_eq!(body["model"], "claude-sonnet-4-5");
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["max_tokens"], 1024);
+    let system = body["system"]
+        .as_array()
+        .expect("system is an array of blocks");
+    assert_eq!(system.len(), 1);
+    assert_eq!(system[0]["type"], "text");
+    let system_text = system[0]["text"].as_str().expect("system text");
+    assert!(system_text.starts_with("You route edit requests to tools."));
+    assert!(system_text.contains("exactly one JSON object"));
+    assert!(system[0].get("cache_control").is_none());
+
+    let messages = body["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["role"], "user");
+    let blocks = messages[0]["content"].as_array().expect("content blocks");
+    assert_eq!(blocks.len(), 2);
+    let prompt = prompt();
+    assert_eq!(blocks[0]["type"], "text");
+    assert_eq!(blocks[0]["text"], prompt.stable_prefix.as_str());
+    assert_eq!(blocks[0]["cache_control"], json!({"type": "ephemeral"}));
+    assert_eq!(blocks[1]["type"], "text");
+    assert_eq!(blocks[1]["text"], prompt.variable.as_str());
+    assert!(
+        blocks[1].get("cache_control").is_none(),
+        "variable part never cached"
+    );
+}
+
+#[tokio::test]
+async fn reads_total_input_cache_counters_assigned_output_and_timings() {
+    // Two message_delta events restate the running output count: 10, then 15. Assigned, the
+    // answer has 15 output tokens; added, it would have 1 + 10 + 15.
+    let steps = vec![
+        message_start(40, 1800, 200),
+        block_start(),
+        ping(),
+        Step::Pause(Duration::from_millis(150)),
+        text_delta(&DECISION[..50]),
+        text_delta(&DECISION[50..]),
+        block_stop(),
+        message_delta(10),
+        message_delta(15),
+        message_stop(),
+    ];
+    let server = TestServer::start(vec![Reply::Sse(steps)]).await;
+
+    let response = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect("the call succeeds");
+
+    assert_eq!(
+        response.value,
+        ToolDecision::Tool {
+            tool: Tool::ChangeDuration,
+            target_scene_id: Some("s-intro".to_string()),
+            args: json!({"duration_frames": 150}),
+            reasoning: "five seconds at 30 fps".to_string(),
+        }
+    );
+    assert_eq!(
+        response.usage,
+        Usage {
+            input_tokens: 40 + 1800 + 200,
+            cached_input_tokens: 1800,
+            cache_creation_input_tokens: 200,
+            output_tokens: 15,
+        }
+    );
+    assert_eq!(response.model, SERVED_MODEL);
+    assert!(!response.timing.simulated);
+    assert!(
+        response.timing.ttft_ms >= 140.0,
+        "message_start and ping are not tokens: {:?}",
+        response.timing
+    );
+    assert!(response.timing.ttft_ms <= response.timing.total_ms);
+}
+
+#[tokio::test]
+async fn prose_instead_of_json_is_malformed_with_a_quote() {
+    let server = TestServer::start(vec![answer("I think you should edit scene 2!!")]).await;
+    let error = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect_err("garbage must not pass");
+    match error {
+        LlmError::Malformed { what, detail } => {
+            assert_eq!(what, "tool selection");
+            assert!(
+                detail.contains("I think you should edit scene 2!!"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_error_event_mid_stream_is_reported_with_its_message() {
+    let steps = vec![
+        message_start(40, 0, 0),
+        block_start(),
+        text_delta("{\"tool\""),
+        event(
+            "error",
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        ),
+    ];
+    let server = TestServer::start(vec![Reply::Sse(steps)]).await;
+    let error = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect_err("the provider failed");
+    match error {
+        LlmError::Http {
+            provider,
+            status,
+            body,
+        } => {
+            assert_eq!(provider, "anthropic");
+            assert_eq!(status, 529);
+            assert!(
+                body.contains("overloaded_error") && body.contains("Overloaded"),
+                "{body}"
+            );
+        }
+        other => panic!("expected Http, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_broken_in_the_middle_is_a_stream_cut() {
+    let steps = vec![
+        message_start(40, 0, 0),
+        block_start(),
+        text_delta("{\"tool\": \"change"),
+        Step::Cut,
+    ];
+    let server = TestServer::start(vec![Reply::Sse(steps)]).await;
+    let error = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect_err("a cut stream fails");
+    assert!(matches!(error, LlmError::StreamCut(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_message_stop_is_a_stream_cut() {
+    let steps = vec![
+        message_start(40, 0, 0),
+        block_start(),
+        text_delta(DECISION),
+        block_stop(),
+        message_delta(42),
+    ];
+    let server = TestServer::start(vec![Reply::Sse(steps)]).await;
+    let error = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect_err("an unfinished stream fails");
+    match error {
+        LlmError::StreamCut(detail) => assert!(detail.contains("message_stop"), "{detail}"),
+        other => panic!("expected StreamCut, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_waits_for_retry_after_and_then_succeeds() {
+    let server = TestServer::start(vec![
+        Reply::Status {
+            status: 429,
+            retry_after: Some("1"),
+            body: r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#
+                .to_string(),
+        },
+        answer(DECISION),
+    ])
+    .await;
+    let started = Instant::now();
+    let response = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect("succeeds after one retry");
+    let elapsed = started.elapsed();
+    assert!(matches!(response.value, ToolDecision::Tool { .. }));
+    assert_eq!(server.requests().len(), 2);
+    // The configured backoff is 5 ms: only honouring Retry-After explains a 1 s wait.
+    assert!(
+        elapsed >= Duration::from_millis(900),
+        "waited only {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(4), "waited {elapsed:?}");
+}
+
+#[tokio::test]
+async fn overloaded_answers_exhaust_the_configured_attempts() {
+    let server = TestServer::start(vec![Reply::Status {
+        status: 529,
+        retry_after: None,
+        body: r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            .to_string(),
+    }])
+    .await;
+    let config = AnthropicConfig {
+        max_retries: 1,
+        ..config(&server.base_url)
+    };
+    let error = AnthropicClient::new(config)
+        .expect("client builds")
+        .select_tool(&tool_request())
+        .await
+        .expect_err("keeps failing");
+    match error {
+        LlmError::RetriesExhausted {
+            attempts, status, ..
+        } => {
+            assert_eq!(attempts, 2, "first attempt + max_retries 1");
+            assert_eq!(status, 529);
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn server_errors_exhaust_the_default_three_attempts() {
+    let server = TestServer::start(vec![Reply::Status {
+        status: 500,
+        retry_after: None,
+        body: "internal error".to_string(),
+    }])
+    .await;
+    let error = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect_err("keeps failing");
+    match error {
+        LlmError::RetriesExhausted {
+            provider,
+            attempts,
+            status,
+        } => {
+            assert_eq!(provider, "anthropic");
+            assert_eq!(attempts, 3);
+            assert_eq!(status, 500);
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_bad_request_fails_at_once_with_the_body() {
+    let server = TestServer::start(vec![Reply::Status {
+        status: 400,
+        retry_after: None,
+        body: r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: field required"}}"#
+            .to_string(),
+    }])
+    .await;
+    let error = client(&server.base_url)
+        .select_tool(&tool_request())
+        .await
+        .expect_err("bad request");
+    match error {
+        LlmError::Http { status, body, .. } => {
+            assert_eq!(status, 400);
+            assert!(body.contains("max_tokens: field required"), "{body}");
+        }
+        other => panic!("expected Http, got {other:?}"),
+    }
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_hanging_server_times_out_quickly() {
+    let server = TestServer::start(vec![Reply::Hang(Duration::from_secs(10))]).await;
+    let config = AnthropicConfig {
+        request_timeout: Duration::from_millis(300),
+        ..config(&server.base_url)
+    };
+    let started = Instant::now();
+    let error = AnthropicClient::new(config)
+        .expect("client builds")
+        .select_tool(&tool_request())
+        .await
+        .expect_err("times out");
+    let elapsed = started.elapsed();
+    match error {
+        LlmError::Timeout { seconds } => assert!((seconds - 0.3).abs() < 1e-9, "{seconds}"),
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_connect_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let error = client(&format!("http://127.0.0.1:{port}"))
+        .select_tool(&tool_request())
+        .await
+        .expect_err("nobody answers");
+    assert!(matches!(error, LlmError::Connect { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_remote_endpoint_without_a_key_is_refused_before_any_request() {
+    let config = AnthropicConfig::new("https://api.anthropic.com", "claude-sonnet-4-5");
+    let error = AnthropicClient::new(config).expect_err("no key");
+    assert!(matches!(error, LlmError::MissingKey("ANTHROPIC_API_KEY")));
+}
