@@ -569,7 +569,7 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
-            prompt: "Make the pricing scene 5 seconds long",
+            prompt: "Make the pricing scene 6 seconds long",
             last_edited: None,
             expect: Tool {
                 tool: Tool::ChangeDuration,
@@ -1003,11 +1003,11 @@ async fn demo_fixture_scenes_take_edits() {
         let llm = backend();
         for (position, scene) in scenes.iter().enumerate().map(|(i, s)| (i + 1, s)) {
             let requests = [
-                format!("make the title of scene {position} blue"),
+                format!("make the title of scene {position} crimson"),
                 format!("change the headline of scene {position} to 'Ship faster'"),
-                format!("make scene {position} last 4 seconds"),
+                format!("make scene {position} last 7.3 seconds"),
                 format!("trim scene {position} to 2 seconds"),
-                format!("use Poppins for the title in scene {position}"),
+                format!("use Sora for the title in scene {position}"),
                 format!("make the title in scene {position} bigger"),
             ];
             for text in &requests {
@@ -1032,9 +1032,9 @@ async fn demo_fixture_scenes_take_edits() {
                 };
                 assert_eq!(check_tsx(&edit.code), Ok(()), "{text}");
                 let a = analyse(&edit.code);
-                if text.contains("blue") {
+                if text.contains("crimson") {
                     assert!(
-                        a.colors.contains(&"#2563EB".to_string()),
+                        a.colors.contains(&"#DC143C".to_string()),
                         "{text}: {:?}",
                         a.colors
                     );
@@ -1046,8 +1046,8 @@ async fn demo_fixture_scenes_take_edits() {
                         a.texts
                     );
                 }
-                if text.contains("Poppins") {
-                    assert!(a.font_families.contains(&"Poppins".to_string()), "{text}");
+                if text.contains("Sora") {
+                    assert!(a.font_families.contains(&"Sora".to_string()), "{text}");
                 }
                 if let Some(frames) = edit.duration_frames {
                     assert_eq!(a.duration_frames, Some(frames), "{text}: {}", edit.summary);

@@ -255,6 +255,7 @@ fn edit_result(
         total_simulated_ms: Some(stages.iter().filter_map(|s| s.simulated_ms).sum()),
         stages,
         context_path: Some("fresh".into()),
+        context_build_us: Some(812),
         tokens: RunTokens {
             input: 3_100,
             cached: 0,

@@ -29,9 +29,11 @@ pub(crate) struct Extractor<'s> {
     pub texts: OrderedSet,
     pub animations: BTreeMap<String, usize>,
     pub elements: BTreeMap<String, usize>,
-    /// Declared durations: `durationInFrames` values and `*DURATION*` constants.
+    /// Declared durations: `*DURATION*` constants and `durationInFrames` values outside
+    /// `<Sequence>` (a composition, a config object).
     pub durations: Vec<f64>,
-    /// `from + durationInFrames` of each `<Sequence>` whose both values are constant.
+    /// Where each `<Sequence>` with a constant length ends (`from + durationInFrames`, or the
+    /// length alone when `from` is computed): the fallback when nothing is declared.
     pub sequence_ends: Vec<f64>,
     /// Start offsets of string literals that are visible text, so they are not read as colors.
     text_literals: HashSet<u32>,
@@ -183,7 +185,8 @@ impl<'s> Extractor<'s> {
             };
             let value = attribute_number(attribute, self.consts);
             match attribute_name(attribute) {
-                Some("from") => from = value?,
+                // A computed start (`from={i * 20}`): the length alone is a lower bound.
+                Some("from") => from = value.unwrap_or(0.0),
                 Some("durationInFrames") => duration = value,
                 _ => {}
             }
@@ -252,7 +255,7 @@ impl<'a> Visitor<'a> for Extractor<'_> {
 
     fn enter_jsx_element(&mut self, element: &JSXElement<'a>) {
         let name = element.opening_element.name.to_string();
-        if name == "Sequence" || name.ends_with(".Sequence") {
+        if is_sequence(&name) {
             self.count_animation("sequence");
             if let Some(end) = self.sequence_end(&element.opening_element) {
                 self.sequence_ends.push(end);
@@ -261,10 +264,14 @@ impl<'a> Visitor<'a> for Extractor<'_> {
         *self.elements.entry(name).or_insert(0) += 1;
     }
 
-    fn jsx_attribute(&mut self, _owner: &JSXOpeningElement<'a>, attribute: &JSXAttribute<'a>) {
+    fn jsx_attribute(&mut self, owner: &JSXOpeningElement<'a>, attribute: &JSXAttribute<'a>) {
         let Some(name) = attribute_name(attribute) else {
             return;
         };
+        if name == "durationInFrames" && is_sequence(&owner.name.to_string()) {
+            // Part of the scene's timing, counted by `sequence_end`, not a declaration.
+            return;
+        }
         match &attribute.value {
             Some(JSXAttributeValue::StringLiteral(s)) => {
                 let value = s.value.as_str();
@@ -327,6 +334,11 @@ impl Extractor<'_> {
             StringRole::Other
         }
     }
+}
+
+/// Whether a JSX element name is Remotion's `<Sequence>` (also `<Series.Sequence>`).
+fn is_sequence(name: &str) -> bool {
+    name == "Sequence" || name.ends_with(".Sequence")
 }
 
 /// The plain name of a JSX attribute (`None` for namespaced names such as `xlink:href`).

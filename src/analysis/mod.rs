@@ -48,9 +48,10 @@ pub struct SceneAnalysis {
     /// elements, and `opacity` / `transform` properties driven by an expression. Kinds that do
     /// not occur are absent.
     pub animations: BTreeMap<String, usize>,
-    /// The declared duration in frames: the largest `durationInFrames` value, top-level
-    /// `*DURATION*` constant or `<Sequence>` end (`from + durationInFrames`); `None` if the
-    /// code declares none.
+    /// The declared duration in frames: the largest top-level `*DURATION*` constant or
+    /// `durationInFrames` value outside a `<Sequence>` (a composition, a config object); when
+    /// the code declares neither, the latest `<Sequence>` end (`from + durationInFrames`);
+    /// `None` if there is nothing to go by.
     pub duration_frames: Option<i64>,
     /// JSX element names (`div`, `AbsoluteFill`, `Series.Sequence`) with how often they occur.
     pub elements: BTreeMap<String, usize>,
@@ -99,15 +100,18 @@ fn analyse_in(arena: &Allocator, code: &str) -> SceneAnalysis {
     let mut extractor = extract::Extractor::new(code, &consts);
     walk::walk_program(&mut extractor, &parsed.program);
 
-    let duration_frames = extractor
-        .durations
-        .iter()
-        .chain(&extractor.sequence_ends)
-        .copied()
-        .filter(|frames| *frames > 0.0)
-        .fold(None, |max: Option<f64>, frames| {
-            Some(max.map_or(frames, |m| m.max(frames)))
-        })
+    // What the code declares wins; the end of the last sequence only stands in for it.
+    let largest = |values: &[f64]| {
+        values
+            .iter()
+            .copied()
+            .filter(|frames| *frames > 0.0)
+            .fold(None, |max: Option<f64>, frames| {
+                Some(max.map_or(frames, |m| m.max(frames)))
+            })
+    };
+    let duration_frames = largest(&extractor.durations)
+        .or_else(|| largest(&extractor.sequence_ends))
         .map(|frames| frames.round() as i64);
 
     SceneAnalysis {

@@ -162,6 +162,18 @@ fn duration_from_constants_attributes_and_sequences() {
     assert_eq!(local_only.duration_frames, None);
 
     assert_eq!(analyse("const A = () => <div />;").duration_frames, None);
+
+    // A declaration wins over sequences that run past it (they are cut off when rendered).
+    let declared_wins = analyse(
+        "const DURATION = 60;\nconst A = () => <Sequence from={50} durationInFrames={40}><div /></Sequence>;",
+    );
+    assert_eq!(declared_wins.duration_frames, Some(60));
+
+    // A computed start: the length alone is the best lower bound.
+    let computed_from = analyse(
+        "const A = (i) => <Sequence from={i * 10} durationInFrames={45}><div /></Sequence>;",
+    );
+    assert_eq!(computed_from.duration_frames, Some(45));
 }
 
 #[test]

@@ -237,7 +237,17 @@ fn parse_clause(clause: &str, carried: Option<&Part>) -> Result<Option<Operation
     let w = words::words(&plain);
     let has = |xs: &[&str]| w.iter().any(|x| xs.contains(&x.as_str()));
     let joined = format!(" {} ", w.join(" "));
-    let part = detect_part(&w);
+    // "our heading font" names a kind of font, not the heading.
+    let part_words: Vec<String> = w
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| {
+            let before_font = w.get(i + 1).is_some_and(|n| n == "font" || n == "fonts");
+            !(before_font && matches!(x.as_str(), "heading" | "body" | "brand"))
+        })
+        .map(|(_, x)| x.clone())
+        .collect();
+    let part = detect_part(&part_words);
     let part_or = |fallback: Part| {
         part.clone()
             .or_else(|| carried.cloned())
@@ -378,7 +388,8 @@ fn detect_part(w: &[String]) -> Option<Part> {
             | "bullet" | "bullets" | "card" | "chart" | "bars" | "timeline" => {
                 Part::Named(word.clone())
             }
-            "text" | "texts" | "copy" | "words" | "font" | "fonts" | "everything" => {
+            "text" | "texts" | "copy" | "words" | "font" | "fonts" | "everything"
+            | "everywhere" | "all" => {
                 generic = true;
                 continue;
             }
@@ -533,8 +544,24 @@ pub(super) fn apply(
     Ok((new_code, summary))
 }
 
-/// The elements a part names.
+/// The elements a part names, for a style or text change.
 fn resolve(code: &str, model: &SceneModel, part: &Part) -> Result<Vec<usize>, String> {
+    resolve_for(code, model, part, Purpose::Style)
+}
+
+/// Styling a component means styling what it renders; removing it means removing its use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Style,
+    Remove,
+}
+
+fn resolve_for(
+    code: &str,
+    model: &SceneModel,
+    part: &Part,
+    purpose: Purpose,
+) -> Result<Vec<usize>, String> {
     let found: Vec<usize> = match part {
         Part::Title => model.title().into_iter().collect(),
         Part::Background => model.root().into_iter().collect(),
@@ -559,13 +586,21 @@ fn resolve(code: &str, model: &SceneModel, part: &Part) -> Result<Vec<usize>, St
             .into_iter()
             .collect()
         }
-        Part::Button => model
-            .elements
-            .iter()
-            .position(|e| e.name == "button" || e.name.ends_with("Button"))
-            .or_else(|| mention(code, model, &["button", "cta"]))
-            .into_iter()
-            .collect(),
+        Part::Button => {
+            let dom = model.elements.iter().position(|e| e.name == "button");
+            let is_button =
+                |name: &str| name.ends_with("Button") || name == "Cta" || name.ends_with("CTA");
+            let usage = || model.elements.iter().position(|e| is_button(&e.name));
+            let inner = || model.component_root(is_button);
+            let found = match purpose {
+                Purpose::Style => dom.or_else(inner).or_else(usage),
+                Purpose::Remove => dom.or_else(usage).or_else(inner),
+            };
+            found
+                .or_else(|| mention(code, model, &["button", "cta"]))
+                .into_iter()
+                .collect()
+        }
         Part::AllText => model
             .elements
             .iter()
@@ -1202,7 +1237,7 @@ fn remove_patches(
     if *part == Part::Background {
         return Err("the background is the scene itself; change its color instead".into());
     }
-    let mut index = resolve(code, model, part)?[0];
+    let mut index = resolve_for(code, model, part, Purpose::Remove)?[0];
     if Some(index) == model.root() {
         return Err(format!(
             "the {} is the whole scene; delete the scene instead",

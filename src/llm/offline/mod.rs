@@ -237,6 +237,11 @@ fn code_edit(request: &CodeEditRequest) -> Result<CodeEdit, LlmError> {
             let (code, summary) =
                 retime::retime(&target.code, target.duration_frames, frames, mode)
                     .map_err(cannot)?;
+            if code == target.code {
+                return Err(cannot(format!(
+                    "the scene already lasts {frames} frames ({summary})"
+                )));
+            }
             CodeEdit {
                 code,
                 duration_frames: Some(frames),

@@ -208,8 +208,13 @@ fn name_and_headline(prompt: &str) -> (String, String) {
     .iter()
     .find_map(|cue| {
         let at = format!(" {lower}").find(&format!(" {cue}"))?;
-        let rest: Vec<&str> = plain
-            .get(at + cue.len()..)?
+        let rest = plain.get(at + cue.len()..)?;
+        // The topic ends at the first punctuation: "called Roadmap, 4 seconds".
+        let rest = rest
+            .split([',', '.', ';', ':', '!', '?'])
+            .next()
+            .unwrap_or(rest);
+        let rest: Vec<&str> = rest
             .split_whitespace()
             .take_while(|w| {
                 !matches!(

@@ -169,6 +169,8 @@ pub(super) struct SceneModel {
     pub strings: Vec<StringSite>,
     /// Where the import block ends (0 if there are no imports).
     pub imports_end: usize,
+    /// Top-level components declared as `const Name = () => ...`: name and the function's range.
+    pub components: Vec<(String, Range)>,
 }
 
 impl SceneModel {
@@ -264,6 +266,18 @@ impl SceneModel {
             .find(|(_, e)| e.name == "AbsoluteFill")
             .or_else(|| top().max_by_key(|(_, e)| (e.range.end - e.range.start, e.range.start)))
             .map(|(i, _)| i)
+    }
+
+    /// The outermost element returned by a component whose name satisfies `name_matches`
+    /// (`const Button = () => <div ...>` gives that `div`).
+    pub fn component_root(&self, name_matches: impl Fn(&str) -> bool) -> Option<usize> {
+        let (_, range) = self
+            .components
+            .iter()
+            .find(|(name, _)| name_matches(name))?;
+        self.elements.iter().position(|e| {
+            e.parent.is_none() && e.range.start >= range.start && e.range.end <= range.end
+        })
     }
 
     /// Whether `ancestor` contains `element` (or is it).
@@ -441,6 +455,13 @@ impl<'a> Visitor<'a> for Builder<'_> {
             return;
         }
         match unwrap(init) {
+            Expression::ArrowFunctionExpression(_) | Expression::FunctionExpression(_)
+                if name.starts_with(|c: char| c.is_ascii_uppercase()) =>
+            {
+                self.model
+                    .components
+                    .push((name.to_string(), unwrap(init).span().into()));
+            }
             Expression::StringLiteral(s) => {
                 self.model.string_consts.insert(
                     name.to_string(),
