@@ -47,6 +47,6 @@ fn most_used_first(counts: BTreeMap<&str, usize>) -> Vec<(String, usize)> {
         .map(|(name, count)| (name.to_string(), count))
         .collect();
     // Stable sort over name-ordered input: equal counts stay in name order.
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     ranked
 }

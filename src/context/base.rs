@@ -199,15 +199,14 @@ pub fn analyse_scene(
     work: &mut AnalysisWork,
 ) -> Result<(String, Arc<SceneAnalysis>), ContextError> {
     let hash = content_hash(code);
-    if lazy {
-        if let Some((stored, confidence)) = memory::scene_analysis(store, project_id, scene_id)? {
-            if confidence > TRUST_CONFIDENCE && stored.content_hash == hash {
-                if let Ok(a) = serde_json::from_value::<SceneAnalysis>(stored.analysis) {
-                    work.reused += 1;
-                    return Ok((hash, Arc::new(a)));
-                }
-            }
-        }
+    if lazy
+        && let Some((stored, confidence)) = memory::scene_analysis(store, project_id, scene_id)?
+        && confidence > TRUST_CONFIDENCE
+        && stored.content_hash == hash
+        && let Ok(a) = serde_json::from_value::<SceneAnalysis>(stored.analysis)
+    {
+        work.reused += 1;
+        return Ok((hash, Arc::new(a)));
     }
     let analysis = analysis::analyse(code);
     work.computed += 1;

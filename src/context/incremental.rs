@@ -314,16 +314,15 @@ fn refresh_full_scenes(
                 base.code_tokens
                     .insert(s.id.clone(), tokens::count_cached(&full_scene_text(s)));
             }
-        } else if let Some(scene) = changed {
-            if let Some(f) = base
+        } else if let Some(scene) = changed
+            && let Some(f) = base
                 .context
                 .scenes_in_full
                 .iter()
                 .find(|f| f.id == scene.id)
-            {
-                base.code_tokens
-                    .insert(scene.id.clone(), tokens::count_cached(&full_scene_text(f)));
-            }
+        {
+            base.code_tokens
+                .insert(scene.id.clone(), tokens::count_cached(&full_scene_text(f)));
         }
     }
     Ok(())

@@ -42,37 +42,34 @@ pub fn parse_preferences(messages: &[Message]) -> BTreeMap<String, PreferenceIte
 fn parse_sentence(sentence: &str) -> Vec<(&'static str, String)> {
     let lower = sentence.to_lowercase();
     let mut out = Vec::new();
-    if lower.contains("brand colo") || lower.contains("primary colo") {
-        if let Some(hex) = find_hex(sentence) {
-            out.push(("brand_color", hex));
-        }
+    if (lower.contains("brand colo") || lower.contains("primary colo"))
+        && let Some(hex) = find_hex(sentence)
+    {
+        out.push(("brand_color", hex));
     }
-    if lower.contains("font") || lower.contains("typeface") {
-        if let Some(font) = font_after_use(sentence) {
-            let key =
-                if lower.contains("body") || (lower.contains("text") && !lower.contains("head")) {
-                    "body_font"
-                } else {
-                    "heading_font"
-                };
-            out.push((key, font));
-        }
+    if (lower.contains("font") || lower.contains("typeface"))
+        && let Some(font) = font_after_use(sentence)
+    {
+        let key = if lower.contains("body") || (lower.contains("text") && !lower.contains("head")) {
+            "body_font"
+        } else {
+            "heading_font"
+        };
+        out.push((key, font));
     }
-    if lower.contains("tone") || lower.contains("feel") || lower.contains("vibe") {
-        if let Some(t) = TONES.iter().find(|t| lower.contains(*t)) {
-            out.push(("tone", t.to_string()));
-        }
+    if (lower.contains("tone") || lower.contains("feel") || lower.contains("vibe"))
+        && let Some(t) = TONES.iter().find(|t| lower.contains(*t))
+    {
+        out.push(("tone", t.to_string()));
     }
     if lower.contains("second")
         && (lower.contains("under") || lower.contains("shorter") || lower.contains("at most"))
-    {
-        if let Some(n) = lower
+        && let Some(n) = lower
             .split(|c: char| !c.is_ascii_digit())
             .find(|w| !w.is_empty())
             .and_then(|w| w.parse::<u32>().ok())
-        {
-            out.push(("max_scene_seconds", n.to_string()));
-        }
+    {
+        out.push(("max_scene_seconds", n.to_string()));
     }
     if lower.contains("background") {
         for style in ["dark", "light", "gradient", "white", "black"] {

@@ -59,10 +59,10 @@ pub fn words(text: &str) -> Vec<String> {
 pub fn named_position(prompt_words: &[String]) -> Option<usize> {
     for (i, w) in prompt_words.iter().enumerate() {
         let next = prompt_words.get(i + 1).map(String::as_str);
-        if w == "scene" {
-            if let Some(n) = next.and_then(|n| n.parse::<usize>().ok()) {
-                return Some(n);
-            }
+        if w == "scene"
+            && let Some(n) = next.and_then(|n| n.parse::<usize>().ok())
+        {
+            return Some(n);
         }
         let is_scene_word = matches!(next, Some("scene") | Some("one") | Some("slide"));
         if is_scene_word {

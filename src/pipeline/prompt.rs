@@ -60,12 +60,12 @@ pub fn code_edit(
     target_code: Option<&str>,
 ) -> ChatPrompt {
     let mut variable = sections(context, &VARIABLE_SECTIONS);
-    if let Some(code) = target_code {
-        if !context.scenes_in_full.iter().any(|s| s.code == code) {
-            variable.push_str("## target scene\n```tsx\n");
-            variable.push_str(code);
-            variable.push_str("\n```\n");
-        }
+    if let Some(code) = target_code
+        && !context.scenes_in_full.iter().any(|s| s.code == code)
+    {
+        variable.push_str("## target scene\n```tsx\n");
+        variable.push_str(code);
+        variable.push_str("\n```\n");
     }
     variable.push_str(&format!("## request ({})\n{request}\n", tool.as_str()));
     ChatPrompt {

@@ -101,6 +101,6 @@ pub fn collect(state: &AppState) -> Vec<Warning> {
             }
         }
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|w| std::cmp::Reverse(w.severity));
     out
 }

@@ -25,7 +25,7 @@ impl Patch {
 /// Applies patches to `code`. Patches must not overlap (identical ones are applied once);
 /// `Err` names the first conflict, so a bug shows up as an error rather than as broken code.
 pub(super) fn apply(code: &str, mut patches: Vec<Patch>) -> Result<String, String> {
-    patches.sort_by(|a, b| (a.range.start, a.range.end).cmp(&(b.range.start, b.range.end)));
+    patches.sort_by_key(|p| (p.range.start, p.range.end));
     patches.dedup();
     for pair in patches.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);

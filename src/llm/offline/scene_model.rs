@@ -279,18 +279,6 @@ impl SceneModel {
             e.parent.is_none() && e.range.start >= range.start && e.range.end <= range.end
         })
     }
-
-    /// Whether `ancestor` contains `element` (or is it).
-    pub fn is_within(&self, element: usize, ancestor: usize) -> bool {
-        let mut current = Some(element);
-        while let Some(i) = current {
-            if i == ancestor {
-                return true;
-            }
-            current = self.elements[i].parent;
-        }
-        false
-    }
 }
 
 struct Builder<'s> {

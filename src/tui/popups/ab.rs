@@ -29,7 +29,10 @@ fn change(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-fn tokens(run: &RunSummary, pick: fn(&crate::pipeline::RunTokens) -> u64) -> (String, Option<f64>) {
+/// Picks one token figure out of a run's totals.
+type TokenPick = fn(&crate::pipeline::RunTokens) -> u64;
+
+fn tokens(run: &RunSummary, pick: TokenPick) -> (String, Option<f64>) {
     match &run.tokens {
         Some(t) => (format::tokens(pick(t)), Some(pick(t) as f64)),
         None => ("—".into(), None),
@@ -96,7 +99,7 @@ pub fn draw(frame: &mut Frame, full: Rect, state: &AppState) {
         ])
         .style(theme::heading()),
     );
-    let token_rows: [(&str, fn(&crate::pipeline::RunTokens) -> u64); 4] = [
+    let token_rows: [(&str, TokenPick); 4] = [
         ("context tokens", |t| t.context),
         ("input tokens", |t| t.input),
         ("cached tokens", |t| t.cached),

@@ -322,7 +322,7 @@ fn opening_tag<'c>(code: &'c str, tag: &str) -> &'c str {
 
 /// What a case expects.
 enum Expect {
-    Tool {
+    Picks {
         tool: Tool,
         target: Option<&'static str>,
         check: fn(&str, &editscope::llm::CodeEdit),
@@ -344,7 +344,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make the title blue",
             last_edited: Some("s-intro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-intro"),
                 check: |before, e| {
@@ -362,7 +362,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make scene 2's title red",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-features"),
                 check: |_, e| {
@@ -377,7 +377,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "change the headline of the second scene to 'Ship faster'",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-features"),
                 check: |_, e| {
@@ -394,7 +394,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make the last scene's background dark navy",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-outro"),
                 check: |_, e| {
@@ -410,7 +410,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "in the first scene, use Poppins for the title",
             last_edited: Some("s-outro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-intro"),
                 check: |_, e| {
@@ -428,7 +428,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "use our brand color for the title of the pricing scene",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-pricing"),
                 check: |_, e| {
@@ -445,7 +445,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make the intro title bigger",
             last_edited: Some("s-outro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-intro"),
                 check: |_, e| {
@@ -461,7 +461,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make the title smaller",
             last_edited: Some("s-quote"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-quote"),
                 check: |_, e| {
@@ -478,7 +478,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "trim scene 3 to 2 seconds",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::TrimScene,
                 target: Some("s-pricing"),
                 check: |_, e| {
@@ -495,7 +495,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make scene 2 last 4 seconds",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::ChangeDuration,
                 target: Some("s-features"),
                 check: |_, e| {
@@ -514,7 +514,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "slow down the outro",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::ChangeDuration,
                 target: Some("s-outro"),
                 check: |_, e| {
@@ -530,7 +530,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "speed up the second scene",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::ChangeDuration,
                 target: Some("s-features"),
                 check: |_, e| {
@@ -547,7 +547,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "shorten the intro by 1 second",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::TrimScene,
                 target: Some("s-intro"),
                 check: |_, e| {
@@ -559,7 +559,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make it 90 frames",
             last_edited: Some("s-quote"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::ChangeDuration,
                 target: Some("s-quote"),
                 check: |_, e| {
@@ -571,7 +571,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "Make the pricing scene 6 seconds long",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::ChangeDuration,
                 target: Some("s-pricing"),
                 check: no_check,
@@ -580,7 +580,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "delete scene 4",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::DeleteScene,
                 target: Some("s-quote"),
                 check: no_check,
@@ -589,7 +589,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "remove the outro",
             last_edited: Some("s-intro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::DeleteScene,
                 target: Some("s-outro"),
                 check: no_check,
@@ -598,7 +598,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "delete it",
             last_edited: Some("s-quote"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::DeleteScene,
                 target: Some("s-quote"),
                 check: no_check,
@@ -607,7 +607,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "remove the logo from the last scene",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-outro"),
                 check: |_, e| {
@@ -621,7 +621,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "remove the subtitle",
             last_edited: Some("s-intro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-intro"),
                 check: |_, e| {
@@ -634,7 +634,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "add a subtitle saying 'Now in beta'",
             last_edited: Some("s-intro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-intro"),
                 check: |_, e| {
@@ -655,7 +655,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "change 'Launch Day' to 'Go Live'",
             last_edited: Some("s-intro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-intro"),
                 check: |_, e| {
@@ -666,7 +666,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "set the title font size to 64 in scene 1",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-intro"),
                 check: |_, e| {
@@ -677,7 +677,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "in the testimonial, use Playfair Display for the quote",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-quote"),
                 check: |_, e| {
@@ -693,7 +693,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make the button orange in the outro",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-outro"),
                 check: |_, e| {
@@ -705,7 +705,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make the background #111111 in scene 3",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-pricing"),
                 check: |_, e| {
@@ -718,7 +718,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "make the title white and bigger in the third scene",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-pricing"),
                 check: |_, e| {
@@ -733,7 +733,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "use our heading font everywhere in scene 5",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::EditScene,
                 target: Some("s-outro"),
                 check: |_, e| {
@@ -745,7 +745,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "add a scene about our pricing plans",
             last_edited: Some("s-intro"),
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::AddScene,
                 target: None,
                 check: |_, e| {
@@ -762,7 +762,7 @@ fn cases() -> Vec<Case> {
         Case {
             prompt: "add a new scene after scene 2 called Roadmap, 4 seconds",
             last_edited: None,
-            expect: Tool {
+            expect: Picks {
                 tool: Tool::AddScene,
                 target: None,
                 check: |_, e| {
@@ -821,7 +821,7 @@ async fn table_of_requests() {
                 );
             }
             (
-                Expect::Tool {
+                Expect::Picks {
                     tool,
                     target,
                     check,

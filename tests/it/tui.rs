@@ -2,7 +2,6 @@
 //! handling, the real worker end to end (offline backend at time scale 0, a failing backend,
 //! a cancelled run), the real binary under tmux, and a few printed measurements.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -26,7 +25,7 @@ use editscope::tui::{
 };
 
 /// Tests that write to, or read from, tui-logger's process-global buffer take turns.
-static LOG_LOCK: Mutex<()> = Mutex::new(());
+static LOG_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const NOW_MS: i64 = 1_700_000_600_000;
 
@@ -966,7 +965,7 @@ fn type_keys(app: &mut App, text: &str) {
 
 #[tokio::test]
 async fn an_edit_runs_end_to_end_through_the_real_worker() {
-    let _logs = LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = LOG_LOCK.lock().await;
     let (_dir, pipeline) =
         temp_pipeline(Box::new(editscope::llm::offline::OfflineBackend::new(0.0)));
     let handle = worker::spawn(pipeline, "demo-small".into()).unwrap();
@@ -1068,7 +1067,7 @@ impl LlmClient for TimingOut {
 
 #[tokio::test]
 async fn a_model_timeout_shows_on_screen_and_the_console_keeps_working() {
-    let _logs = LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = LOG_LOCK.lock().await;
     let (_dir, pipeline) = temp_pipeline(Box::new(TimingOut));
     let handle = worker::spawn(pipeline, "demo-small".into()).unwrap();
     let mut app = App::new(AppState::new("demo-small", Flags::OPTIMIZED), handle);
@@ -1099,7 +1098,7 @@ async fn a_model_timeout_shows_on_screen_and_the_console_keeps_working() {
 
 #[tokio::test]
 async fn esc_cancels_a_running_edit_and_nothing_is_written() {
-    let _logs = LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = LOG_LOCK.lock().await;
     // Time scale 20: the model stages last seconds, long enough to cancel one.
     let (_dir, pipeline) =
         temp_pipeline(Box::new(editscope::llm::offline::OfflineBackend::new(20.0)));
@@ -1170,7 +1169,7 @@ async fn esc_cancels_a_running_edit_and_nothing_is_written() {
 
 #[test]
 fn logs_panel_shows_traced_lines_filtered_by_level() {
-    let _logs = LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = LOG_LOCK.blocking_lock();
     tui::logging::init();
     let mut state = sample_state();
     focus(&mut state, PanelId::Logs);
@@ -1365,7 +1364,7 @@ fn headless_tui_refuses_without_a_terminal() {
 
 #[test]
 fn measure_render_time_with_large_memory_and_logs() {
-    let _logs = LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = LOG_LOCK.blocking_lock();
     tui::logging::init();
     let mut state = sample_state();
     let many: Vec<MemoryEntry> = (0..1_000)

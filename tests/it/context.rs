@@ -36,15 +36,17 @@ fn engine(flags: Flags, clock: Clock) -> ContextEngine {
     )
 }
 
-/// What an edit needs, independent of how the context was built.
-fn essentials(
-    c: &Context,
-) -> (
+/// What an edit needs, independent of how the context was built: the scene list
+/// (id, name, position), the preferences, the image order and the target's code.
+type Essentials = (
     Vec<(String, String, i64)>,
     Vec<(String, String)>,
     Vec<String>,
     Option<String>,
-) {
+);
+
+/// What an edit needs, independent of how the context was built.
+fn essentials(c: &Context) -> Essentials {
     (
         c.scene_list
             .iter()

@@ -1,0 +1,16 @@
+//! Integration tests, one module per area.
+//!
+//! They live in one test binary rather than one per file: each binary links the whole
+//! dependency tree, and on small CI machines linking eleven of them cost minutes.
+
+mod analysis;
+mod cli;
+mod context;
+mod fixtures;
+mod generator;
+mod llm_anthropic;
+mod llm_openai;
+mod memory;
+mod offline_backend;
+mod store;
+mod tui;
