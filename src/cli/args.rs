@@ -100,6 +100,10 @@ pub struct ImportArgs {
     /// Seed of the generator (same seed, same project).
     #[arg(long, default_value_t = 7, requires = "generate")]
     pub seed: u64,
+    /// Replace a project of the same id (its scenes, messages, memory and runs) in the same
+    /// transaction, instead of refusing the import.
+    #[arg(long, conflicts_with = "generate")]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,7 @@ pub fn run(db: Option<&PathBuf>, args: ImportArgs) -> anyhow::Result<()> {
     let Some(file) = args.file else {
         bail!("give a FILE.json to import, or --generate N");
     };
-    let id = fixtures::import_file(&mut store, &file)?;
+    let id = fixtures::import_file_with(&mut store, &file, args.replace)?;
     println!("imported project '{id}' from {}", file.display());
     Ok(())
 }

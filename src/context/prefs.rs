@@ -47,7 +47,7 @@ fn parse_sentence(sentence: &str) -> Vec<(&'static str, String)> {
     {
         out.push(("brand_color", hex));
     }
-    if (lower.contains("font") || lower.contains("typeface"))
+    if (lower.contains("font") || lower.contains("typeface") || lower.contains("heading"))
         && let Some(font) = font_after_use(sentence)
     {
         let key = if lower.contains("body") || (lower.contains("text") && !lower.contains("head")) {

@@ -55,11 +55,22 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Words that make the number before them a quantity rather than a scene's position.
+const QUANTITY_UNITS: [&str; 10] = [
+    "s", "sec", "secs", "second", "seconds", "frame", "frames", "ms", "px", "percent",
+];
+
 /// The 1-based position a request names, if any (`usize::MAX` for "last").
 pub fn named_position(prompt_words: &[String]) -> Option<usize> {
     for (i, w) in prompt_words.iter().enumerate() {
         let next = prompt_words.get(i + 1).map(String::as_str);
+        // "scene 2", but not "the pricing scene 6 seconds long": a number with a unit after it
+        // is a quantity.
+        let unit_follows = prompt_words
+            .get(i + 2)
+            .is_some_and(|u| QUANTITY_UNITS.contains(&u.as_str()));
         if w == "scene"
+            && !unit_follows
             && let Some(n) = next.and_then(|n| n.parse::<usize>().ok())
         {
             return Some(n);

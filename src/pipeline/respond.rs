@@ -136,23 +136,30 @@ pub(crate) fn apply(
                             [&id],
                             |r| r.get::<_, i64>(0),
                         )?;
-                        w.update_scene_code(
-                            &id,
-                            &edit.code,
-                            edit.duration_frames.unwrap_or(before),
-                        )?;
-                        w.add_iteration(&SceneIteration {
-                            id: 0,
-                            scene_id: id.clone(),
-                            project_id: project_id.to_string(),
-                            prompt: request.to_string(),
-                            operation: tool.as_str().into(),
-                            code_before: plan.target_code_before.clone(),
-                            code_after: Some(edit.code.clone()),
-                            model: model.clone(),
-                            generation_ms: 0,
-                            created_at: now,
-                        })?;
+                        let duration = edit.duration_frames.unwrap_or(before);
+                        let unchanged = plan.target_code_before.as_deref()
+                            == Some(edit.code.as_str())
+                            && duration == before;
+                        // Asked for what is already so: nothing to store, no iteration to undo.
+                        if !unchanged {
+                            w.update_scene_code(
+                                &id,
+                                &edit.code,
+                                edit.duration_frames.unwrap_or(before),
+                            )?;
+                            w.add_iteration(&SceneIteration {
+                                id: 0,
+                                scene_id: id.clone(),
+                                project_id: project_id.to_string(),
+                                prompt: request.to_string(),
+                                operation: tool.as_str().into(),
+                                code_before: plan.target_code_before.clone(),
+                                code_after: Some(edit.code.clone()),
+                                model: model.clone(),
+                                generation_ms: 0,
+                                created_at: now,
+                            })?;
+                        }
                         edit.summary.clone()
                     }
                 };

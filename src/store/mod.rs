@@ -150,22 +150,21 @@ impl Store {
             options: options.clone(),
             counters: QueryCounters::default(),
         };
+        // The version is read before anything is set: switching a file to WAL rewrites its
+        // header, and a file of a newer schema must be left exactly as it was.
+        let version = schema_version(&conn, &options).map_err(|e| store.classify(e))?;
+        if version > latest_version() {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                supported: latest_version(),
+            });
+        }
         configure(&mut conn, &options).map_err(|e| store.classify(e))?;
         if !options.read_only {
             migrations::migrate(&mut conn).map_err(|e| match e {
                 StoreError::Sql(e) => store.classify(e),
                 other => other,
             })?;
-        } else {
-            let version: i64 = conn
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(|e| store.classify(e))?;
-            if version > latest_version() {
-                return Err(StoreError::NewerSchema {
-                    found: version,
-                    supported: latest_version(),
-                });
-            }
         }
         store.conn = conn;
         Ok(store)
@@ -221,10 +220,15 @@ impl Store {
     }
 }
 
-fn configure(conn: &mut Connection, options: &OpenOptions) -> rusqlite::Result<()> {
+/// The file's schema version, read without writing anything. A file that is not SQLite fails
+/// here with NOTADB.
+fn schema_version(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<i64> {
     conn.busy_timeout(options.busy_timeout)?;
-    // Touch the file header first: a non-SQLite file fails here with NOTADB, before any write.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+fn configure(conn: &mut Connection, options: &OpenOptions) -> rusqlite::Result<()> {
     if !options.read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -98,7 +98,7 @@ impl Store {
                     (SELECT count(*) FROM scenes s WHERE s.project_id = p.id),
                     (SELECT count(*) FROM messages m WHERE m.project_id = p.id),
                     (SELECT count(*) FROM project_memory pm WHERE pm.project_id = p.id)
-             FROM projects p ORDER BY p.created_at, p.id",
+             FROM projects p ORDER BY p.created_at, p.rowid",
             [],
             |r| {
                 Ok(ProjectSummary {

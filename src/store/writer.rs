@@ -1,6 +1,6 @@
 //! The one way to write: a transaction that records what it changed and bumps revisions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -62,6 +62,8 @@ pub(super) fn validate_memory(w: &MemoryWrite) -> Result<()> {
 pub struct Writer<'c> {
     tx: Transaction<'c>,
     deltas: BTreeMap<String, Vec<ContextDelta>>,
+    /// Projects whose `updated_at` this transaction must not move (an import keeps the file's).
+    keep_updated_at: BTreeSet<String>,
     now: i64,
 }
 
@@ -70,6 +72,7 @@ impl<'c> Writer<'c> {
         Writer {
             tx,
             deltas: BTreeMap::new(),
+            keep_updated_at: BTreeSet::new(),
             now: crate::util::now_ms(),
         }
     }
@@ -88,6 +91,34 @@ impl<'c> Writer<'c> {
                 reason: reason.to_string(),
             }],
         );
+    }
+
+    /// Keeps the project's `updated_at` as written (an import restores the file's timestamps,
+    /// so that export then import round-trips exactly); the revision still moves.
+    pub fn keep_updated_at(&mut self, project_id: &str) {
+        self.keep_updated_at.insert(project_id.to_string());
+    }
+
+    /// The project's current revision, if it exists.
+    pub fn revision_of(&self, project_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT revision FROM projects WHERE id = ?1",
+                params![project_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Sets a re-created project's revision back to where the deleted one was, so that a
+    /// context cached for the old project (in another process) can never match the new one.
+    pub fn restore_revision(&mut self, project_id: &str, revision: i64) -> Result<()> {
+        self.tx.execute(
+            "UPDATE projects SET revision = max(revision, ?2) WHERE id = ?1",
+            params![project_id, revision],
+        )?;
+        Ok(())
     }
 
     fn record(&mut self, project_id: &str, delta: ContextDelta) {
@@ -121,10 +152,17 @@ impl<'c> Writer<'c> {
                     params![project_id, revision, json, self.now],
                 )?;
             }
-            self.tx.execute(
-                "UPDATE projects SET revision = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
-                params![project_id, revision, self.now],
-            )?;
+            if self.keep_updated_at.contains(project_id) {
+                self.tx.execute(
+                    "UPDATE projects SET revision = ?2 WHERE id = ?1",
+                    params![project_id, revision],
+                )?;
+            } else {
+                self.tx.execute(
+                    "UPDATE projects SET revision = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
+                    params![project_id, revision, self.now],
+                )?;
+            }
             // Keep the delta log bounded: older entries can only serve very stale caches.
             self.tx.execute(
                 "DELETE FROM context_deltas WHERE project_id = ?1 AND revision <= ?2",

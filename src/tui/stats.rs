@@ -156,7 +156,15 @@ pub struct RunHistory {
 
 impl RunHistory {
     pub fn record(&mut self, run: RunSummary) {
-        for timing in &run.stages {
+        // A failed run's stages stop early or time out: they are not durations of the same
+        // work, so they stay out of the distributions (the run still shows in the sparkline
+        // and the list).
+        let stages = if run.outcome == Outcome::Failed {
+            &[][..]
+        } else {
+            &run.stages[..]
+        };
+        for timing in stages {
             let (ms, source) = stage_time(timing);
             let entry = self
                 .stages
@@ -166,8 +174,6 @@ impl RunHistory {
             // If the sources differ between runs (a backend switch), say so by the newest.
             entry.1 = source;
         }
-        // A failed run's total is not a duration of the same work: keep it out of the total's
-        // distribution (it still shows in the sparkline and the list).
         if run.outcome != Outcome::Failed {
             self.totals.record_ms(run.total().0);
         }
@@ -206,6 +212,15 @@ impl RunHistory {
 
     pub fn stage_count(&self, stage: Stage) -> u64 {
         self.stages.get(&stage).map_or(0, |(d, _)| d.count())
+    }
+
+    /// The total (ms) of the most recent run that did not fail.
+    pub fn previous_completed_total_ms(&self) -> Option<f64> {
+        self.runs
+            .iter()
+            .rev()
+            .find(|r| r.outcome != Outcome::Failed)
+            .map(|r| r.total().0)
     }
 
     pub fn total_quantile(&self, q: f64) -> Option<f64> {

@@ -2,8 +2,6 @@
 //! hand) and over every scene of the embedded demo projects (expectations scanned from the
 //! code independently of the parser).
 
-use std::time::Instant;
-
 use editscope::analysis::{SceneAnalysis, analyse, check_tsx, confidence, summarise};
 
 const INTRO: &str = r##"import { AbsoluteFill, interpolate, spring, useCurrentFrame, useVideoConfig } from "remotion";
@@ -391,7 +389,7 @@ fn every_demo_scene_is_analysed() {
 }
 
 #[test]
-fn a_long_scene_is_analysed_quickly() {
+fn a_long_scene_parses_without_errors() {
     // About 200 lines: the features scene with its card repeated.
     let mut code = FEATURES.to_string();
     while code.lines().count() < 200 {
@@ -407,18 +405,7 @@ fn a_long_scene_is_analysed_quickly() {
         code.push('\n');
     }
     assert_eq!(analyse(&code).parse_errors, 0);
-    let runs = 50;
-    let start = Instant::now();
-    for _ in 0..runs {
-        std::hint::black_box(analyse(std::hint::black_box(&code)));
-    }
-    let per_scene = start.elapsed() / runs;
-    eprintln!(
-        "{} lines: {:?} per analysis",
-        code.lines().count(),
-        per_scene
-    );
-    // Release builds take well under 1 ms; unoptimised test builds are several times slower.
-    let limit_ms = if cfg!(debug_assertions) { 25 } else { 1 };
-    assert!(per_scene.as_millis() < limit_ms, "{per_scene:?}");
+    // Speed is measured by the benchmarks (`cargo bench --bench context`), not asserted here.
+    let a = analyse(&code);
+    assert!(!a.elements.is_empty());
 }

@@ -71,9 +71,9 @@ fn memory_set_show_list_forget() {
             "--type",
             "USER_PREFERENCE",
             "--key",
-            "tone",
+            "soundtrack",
             "--value",
-            "playful",
+            "lo-fi",
             "--confidence",
             "0.7",
         ])
@@ -88,10 +88,10 @@ fn memory_set_show_list_forget() {
         "--type",
         "user_preference",
         "--key",
-        "tone",
+        "soundtrack",
         "--json",
     ]));
-    assert_eq!(shown["value"], "playful");
+    assert_eq!(shown["value"], "lo-fi");
     assert_eq!(shown["confidence"], 0.7);
     assert_eq!(shown["source_prompt"], "editscope memory set");
     for field in [
@@ -115,7 +115,7 @@ fn memory_set_show_list_forget() {
             "--type",
             "USER_PREFERENCE",
             "--key",
-            "tone",
+            "soundtrack",
             "--value",
             "serious",
             "--confidence",
@@ -138,7 +138,7 @@ fn memory_set_show_list_forget() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["key"] == "tone" && e["value"] == "playful")
+            .any(|e| e["key"] == "soundtrack" && e["value"] == "lo-fi")
     );
     assert!(
         prefs
@@ -174,7 +174,7 @@ fn memory_set_show_list_forget() {
             "--type",
             "USER_PREFERENCE",
             "--key",
-            "tone",
+            "soundtrack",
         ])
         .assert()
         .success();
@@ -187,11 +187,13 @@ fn memory_set_show_list_forget() {
             "--type",
             "USER_PREFERENCE",
             "--key",
-            "tone",
+            "soundtrack",
         ])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("no USER_PREFERENCE entry 'tone'"));
+        .stderr(predicate::str::contains(
+            "no USER_PREFERENCE entry 'soundtrack'",
+        ));
 }
 
 #[test]
@@ -206,17 +208,23 @@ fn export_then_import_through_the_cli_round_trips() {
         .stdout
         .clone();
     let mut doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    doc["project"]["id"] = "copy-of-medium".into();
+    doc["project"]["title"] = "Renamed before the import".into();
     let file = dir.path().join("copy.json");
     std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    // The project exists: a plain import refuses and changes nothing.
     editscope(&db)
         .args(["import", file.to_str().unwrap()])
         .assert()
+        .failure()
+        .stderr(predicate::str::contains("nothing was written"));
+    editscope(&db)
+        .args(["import", "--replace", file.to_str().unwrap()])
+        .assert()
         .success()
-        .stdout(predicate::str::contains("copy-of-medium"));
+        .stdout(predicate::str::contains("demo-medium"));
     let again: serde_json::Value = serde_json::from_slice(
         &editscope(&db)
-            .args(["export", "--project", "copy-of-medium"])
+            .args(["export", "--project", "demo-medium"])
             .assert()
             .success()
             .get_output()

@@ -601,7 +601,7 @@ fn the_committed_demos_are_the_curated_generator_output() {
         assert!(
             want == have,
             "fixtures/{}.json differs from generate::curated_demos(); rewrite it with \
-             EDITSCOPE_WRITE_FIXTURES=1 cargo test --test generator",
+             EDITSCOPE_WRITE_FIXTURES=1 cargo test --test it generator::",
             want.project.id
         );
         let on_disk =

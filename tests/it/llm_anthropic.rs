@@ -442,6 +442,8 @@ async fn a_stream_broken_in_the_middle_is_a_stream_cut() {
         message_start(40, 0, 0),
         block_start(),
         text_delta("{\"tool\": \"change"),
+        // Let the server flush the head and the first events before the cut.
+        Step::Pause(Duration::from_millis(100)),
         Step::Cut,
     ];
     let server = TestServer::start(vec![Reply::Sse(steps)]).await;

@@ -415,7 +415,14 @@ async fn prose_instead_of_json_is_malformed_with_a_quote() {
 
 #[tokio::test]
 async fn a_stream_broken_in_the_middle_is_a_stream_cut() {
-    let steps = vec![role_chunk(), content_chunk("{\"tool\": \"edit"), Step::Cut];
+    // The pause lets the server flush the head and the first chunks before the cut, as a
+    // connection that breaks mid-answer does.
+    let steps = vec![
+        role_chunk(),
+        content_chunk("{\"tool\": \"edit"),
+        Step::Pause(Duration::from_millis(100)),
+        Step::Cut,
+    ];
     let server = TestServer::start(vec![Reply::Sse(steps)]).await;
     let error = client(&server.base_url)
         .select_tool(&tool_request())

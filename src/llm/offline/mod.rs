@@ -211,14 +211,18 @@ fn code_edit(request: &CodeEditRequest) -> Result<CodeEdit, LlmError> {
                 code = next;
                 summaries.push(summary);
             }
-            if code == target.code {
-                return Err(cannot(format!("nothing changed: {}", summaries.join("; "))));
-            }
+            // Asked for what is already so ("make the title blue" when it is blue): answer with
+            // the code as it is, as a model would, and say so; the pipeline stores no change.
+            let summary = if code == target.code {
+                format!("already so, nothing to change: {}", summaries.join("; "))
+            } else {
+                summaries.join("; ")
+            };
             CodeEdit {
                 code,
                 duration_frames: None,
                 scene_name: None,
-                summary: summaries.join("; "),
+                summary,
             }
         }
         Tool::TrimScene | Tool::ChangeDuration => {
@@ -237,11 +241,11 @@ fn code_edit(request: &CodeEditRequest) -> Result<CodeEdit, LlmError> {
             let (code, summary) =
                 retime::retime(&target.code, target.duration_frames, frames, mode)
                     .map_err(cannot)?;
-            if code == target.code {
-                return Err(cannot(format!(
-                    "the scene already lasts {frames} frames ({summary})"
-                )));
-            }
+            let summary = if code == target.code && frames == target.duration_frames {
+                format!("already so, nothing to change: the scene lasts {frames} frames")
+            } else {
+                summary
+            };
             CodeEdit {
                 code,
                 duration_frames: Some(frames),

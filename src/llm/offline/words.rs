@@ -177,6 +177,12 @@ pub(super) fn duration(words: &[String]) -> Option<Duration> {
     None
 }
 
+/// Whether `word` is a unit of time ("seconds", "frames", ...): the number before it is a
+/// duration, not a scene's position ("the pricing scene 6 seconds long").
+pub fn is_time_unit(word: &str) -> bool {
+    unit_scale(word).is_some()
+}
+
 /// Frames per unit word.
 fn unit_scale(word: &str) -> Option<f64> {
     match word {

@@ -76,7 +76,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
         lines.push(Line::styled("changes apply to the next edit", theme::dim()));
         if pending && let Some(used) = state.history.last().and_then(|r| r.flags) {
             lines.push(Line::styled(
-                format!("pending: the last run used {used}"),
+                format!("pending · last run {used}"),
                 theme::marked(),
             ));
         }

@@ -13,8 +13,17 @@ use crate::tui::format;
 use crate::tui::state::{AppState, Mode, SortColumn, memory_label};
 use crate::tui::theme;
 
-/// Inner width from which the source column is shown and types are written in full.
-const WIDE: u16 = 100;
+/// Inner width from which types are written in full.
+const FULL_TYPES_FROM: u16 = 100;
+/// Inner width from which the source column is shown.
+const SOURCE_FROM: u16 = 60;
+
+/// Which optional columns fit.
+#[derive(Clone, Copy)]
+struct Columns {
+    full_types: bool,
+    source: bool,
+}
 
 fn short_type(t: MemoryType) -> &'static str {
     match t {
@@ -58,12 +67,12 @@ fn title(state: &AppState, shown: usize) -> String {
     t
 }
 
-fn row<'a>(state: &AppState, e: &'a MemoryEntry, wide: bool) -> Row<'a> {
+fn row<'a>(state: &AppState, e: &'a MemoryEntry, columns: Columns) -> Row<'a> {
     let written = state.memory.written_by_last_run.contains(&memory_label(e));
     let age = crate::util::human_age(state.now_ms - e.updated_at);
     let mut cells = vec![
         Cell::from(if written { "*" } else { " " }),
-        Cell::from(if wide {
+        Cell::from(if columns.full_types {
             e.memory_type.as_str()
         } else {
             short_type(e.memory_type)
@@ -72,7 +81,7 @@ fn row<'a>(state: &AppState, e: &'a MemoryEntry, wide: bool) -> Row<'a> {
         Cell::from(format::one_line(&e.value)),
         Cell::from(format!("{:.2}", e.confidence)),
     ];
-    if wide {
+    if columns.source {
         cells.push(Cell::from(format::one_line(&e.source_prompt)));
     }
     cells.push(Cell::from(age));
@@ -99,7 +108,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
         );
         return;
     }
-    let wide = area.width.saturating_sub(2) >= WIDE;
+    let inner = area.width.saturating_sub(2);
+    let columns = Columns {
+        full_types: inner >= FULL_TYPES_FROM,
+        source: inner >= SOURCE_FROM,
+    };
     let mut header = vec![
         Cell::from(" "),
         header_cell(state, SortColumn::Type, "type"),
@@ -109,18 +122,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     ];
     let mut widths = vec![
         Constraint::Length(1),
-        Constraint::Length(if wide { 20 } else { 5 }),
+        Constraint::Length(if columns.full_types { 20 } else { 5 }),
         Constraint::Fill(2),
         Constraint::Fill(3),
         Constraint::Length(5),
     ];
-    if wide {
+    if columns.source {
         header.push(header_cell(state, SortColumn::Source, "source"));
         widths.push(Constraint::Fill(3));
     }
     header.push(header_cell(state, SortColumn::Age, "age"));
     widths.push(Constraint::Length(5));
-    let rows: Vec<Row> = visible.iter().map(|e| row(state, e, wide)).collect();
+    let rows: Vec<Row> = visible.iter().map(|e| row(state, e, columns)).collect();
     let table = Table::new(rows, widths)
         .header(Row::new(header))
         .block(block)

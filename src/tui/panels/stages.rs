@@ -250,11 +250,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
             theme::dim(),
         ));
     } else {
-        let scale = rows
+        let extent = rows
             .iter()
             .map(|r| r.offset_ms + r.ms)
-            .fold(0.0_f64, f64::max)
-            .max(0.001);
+            .fold(0.0_f64, f64::max);
+        // While a run is live, scale to the last completed run as well, so the running
+        // stage's bar visibly grows instead of always filling the width.
+        let reference = if state.live.is_some() {
+            state.history.previous_completed_total_ms().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        let scale = extent.max(reference).max(0.001);
         for row in &rows {
             let glyph = if row.source == Source::Simulated {
                 SIM_GLYPH
