@@ -2,7 +2,7 @@
 //! holds across scenes, and a chat history that agrees with the project's memory.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use editscope::fixtures::{self, ProjectFile, generate};
 
@@ -127,13 +127,6 @@ fn sizes_from_one_to_ten_thousand_scenes() {
     eprintln!("10,000 scenes generated in {took:?}");
     assert_eq!(big.scenes.len(), 10_000);
     fixtures::validate("big", &big).unwrap();
-    // Release builds take well under a second; debug builds on a busy machine far longer.
-    let limit = if cfg!(debug_assertions) {
-        Duration::from_secs(60)
-    } else {
-        Duration::from_secs(1)
-    };
-    assert!(took < limit, "10,000 scenes took {took:?}");
     // About one message per scene plus ten, capped at a few hundred.
     assert_eq!(big.messages.len(), 300);
     assert_eq!(

@@ -12,5 +12,6 @@ mod llm_anthropic;
 mod llm_openai;
 mod memory;
 mod offline_backend;
+mod scripted_server;
 mod store;
 mod tui;

@@ -1157,14 +1157,15 @@ async fn time_scale_zero_returns_at_once_and_scaled_waits_are_honoured() {
         .select_tool(&request)
         .await
         .expect("instant");
-    assert!(
-        start.elapsed() < Duration::from_millis(200),
-        "{:?}",
-        start.elapsed()
-    );
+    // At scale 1 the call would have waited the modeled time (over 350 ms): it returned sooner.
     assert!(
         instant.timing.total_ms > 350.0,
         "modeled figures are reported unscaled"
+    );
+    assert!(
+        start.elapsed().as_secs_f64() * 1_000.0 < instant.timing.total_ms,
+        "{:?}",
+        start.elapsed()
     );
 
     let start = Instant::now();
@@ -1185,5 +1186,6 @@ async fn dropping_the_call_cancels_the_wait() {
     let start = Instant::now();
     let result = tokio::time::timeout(Duration::from_millis(50), llm.select_tool(&request)).await;
     assert!(result.is_err(), "should time out");
-    assert!(start.elapsed() < Duration::from_secs(2));
+    // Far less than the minute of simulated wait (loose: CI machines can be very busy).
+    assert!(start.elapsed() < Duration::from_secs(30));
 }

@@ -1136,7 +1136,7 @@ async fn esc_cancels_a_running_edit_and_nothing_is_written() {
     app.handle_key(key(KeyCode::Esc));
     wait_until(&mut app, "the cancelled run", |s| !s.run_active()).await;
     assert!(
-        asked.elapsed() < Duration::from_secs(3),
+        asked.elapsed() < Duration::from_secs(10),
         "cancel took {:?}",
         asked.elapsed()
     );
