@@ -1,4 +1,4 @@
-//! The Anthropic client against a local axum server speaking the Messages streaming wire
+//! The Anthropic client against a local scripted server speaking the Messages streaming wire
 //! format: the request it sends (cache breakpoint, version header), the usage it reads back
 //! (total input, cache reads and writes, output assigned from `message_delta`), its timings,
 //! and how it fails (garbage, error events, cut streams, rate limits, server errors, hangs,

@@ -1,4 +1,4 @@
-//! The OpenAI-compatible client against a local axum server speaking the Chat Completions
+//! The OpenAI-compatible client against a local scripted server speaking the Chat Completions
 //! streaming wire format: the request it sends, the usage and timings it reads back, and how
 //! it fails (garbage, cut streams, rate limits, server errors, hangs, nothing listening).
 

@@ -6,12 +6,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 /// One piece of a streamed body.
 #[derive(Clone)]
@@ -61,13 +60,15 @@ impl TestServer {
             replies: Mutex::new(replies.into()),
             seen: Mutex::new(Vec::new()),
         });
-        let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a local port");
         let addr = listener.local_addr().expect("local address");
+        let served = state.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_connection(stream, served.clone()));
+            }
         });
         TestServer {
             base_url: format!("http://{addr}{base_path}"),
@@ -80,17 +81,13 @@ impl TestServer {
     }
 }
 
-async fn handle(
-    State(state): State<Arc<ServerState>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    state.seen.lock().expect("lock").push(Captured {
-        path: uri.path().to_string(),
-        headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    });
+/// One request per connection: every answer says `connection: close`, so the client never
+/// reuses a connection and the order of replies is the order of requests.
+async fn serve_connection(mut stream: TcpStream, state: Arc<ServerState>) {
+    let Some(captured) = read_request(&mut stream).await else {
+        return;
+    };
+    state.seen.lock().expect("lock").push(captured);
     let reply = {
         let mut replies = state.replies.lock().expect("lock");
         if replies.len() > 1 {
@@ -99,44 +96,106 @@ async fn handle(
             replies.front().cloned()
         }
     };
-    match reply.expect("the test scripted a reply") {
-        Reply::Sse(steps) => sse_response(steps),
+    // A write error means the client went away (a timeout test): nothing left to do.
+    let _ = answer(&mut stream, reply.expect("the test scripted a reply")).await;
+}
+
+/// Reads an HTTP/1.1 request head and its `content-length` body.
+async fn read_request(stream: &mut TcpStream) -> Option<Captured> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break at;
+        }
+        let read = stream.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next()?;
+    let target = request_line.split(' ').nth(1)?;
+    let path = target.split('?').next().unwrap_or(target).to_string();
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        headers.append(
+            HeaderName::from_bytes(name.trim().as_bytes()).ok()?,
+            HeaderValue::from_str(value.trim()).ok()?,
+        );
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
+    let mut body = buffer[head_end + 4..].to_vec();
+    while body.len() < length {
+        let read = stream.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..read]);
+    }
+    Some(Captured {
+        path,
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    })
+}
+
+async fn answer(stream: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
+    match reply {
+        Reply::Sse(steps) => {
+            stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                      transfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+                )
+                .await?;
+            for step in steps {
+                match step {
+                    Step::Send(frame) => {
+                        let chunk = format!("{:x}\r\n{frame}\r\n", frame.len());
+                        stream.write_all(chunk.as_bytes()).await?;
+                        stream.flush().await?;
+                    }
+                    Step::Pause(duration) => tokio::time::sleep(duration).await,
+                    // Closing without the terminating chunk: the body breaks mid-stream.
+                    Step::Cut => return stream.shutdown().await,
+                }
+            }
+            stream.write_all(b"0\r\n\r\n").await?;
+        }
         Reply::Status {
             status,
             retry_after,
             body,
         } => {
-            let status = StatusCode::from_u16(status).expect("valid status");
-            let mut response = (status, body).into_response();
-            if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
-            }
-            response
+            let reason = StatusCode::from_u16(status)
+                .ok()
+                .and_then(|code| code.canonical_reason())
+                .unwrap_or("Status");
+            let retry_after = retry_after
+                .map(|seconds| format!("retry-after: {seconds}\r\n"))
+                .unwrap_or_default();
+            let head = format!(
+                "HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain\r\n\
+                 content-length: {}\r\n{retry_after}connection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body.as_bytes()).await?;
         }
         Reply::Hang(duration) => {
             tokio::time::sleep(duration).await;
-            StatusCode::OK.into_response()
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await?;
         }
     }
-}
-
-fn sse_response(steps: Vec<Step>) -> Response {
-    let stream = futures::stream::unfold(steps.into_iter(), |mut steps| async move {
-        loop {
-            match steps.next()? {
-                Step::Send(frame) => return Some((Ok(Bytes::from(frame)), steps)),
-                Step::Pause(duration) => tokio::time::sleep(duration).await,
-                Step::Cut => {
-                    let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut");
-                    return Some((Err(cut), steps));
-                }
-            }
-        }
-    });
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .body(Body::from_stream(stream))
-        .expect("valid response")
+    stream.flush().await
 }
