@@ -217,6 +217,10 @@ pub struct BenchArgs {
     /// Offline model time scale for the modeled edit time (1 = modeled real time).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Measure the dashboard instead: time to first frame, resident memory with the project
+    /// open, render time with 1,000 memory entries and 10,000 log lines, CPU while idle.
+    #[arg(long)]
+    pub tui: bool,
     #[arg(long)]
     pub json: bool,
 }

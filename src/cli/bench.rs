@@ -1,13 +1,19 @@
-//! `editscope bench [--scenes N] [--edits M] [--json]`
+//! `editscope bench [--scenes N] [--edits M] [--tui] [--json]`
+
+use std::time::Duration;
 
 use anyhow::bail;
 
 use super::{BenchArgs, print_json};
 use crate::metrics::bench::{self, BenchConfig, PathSummary};
+use crate::metrics::tui_bench::{self, TuiBenchConfig};
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.scenes == 0 || args.scenes > 10_000 {
         bail!("--scenes takes 1 to 10000, got {}", args.scenes);
+    }
+    if args.tui {
+        return run_tui(&args);
     }
     let report = bench::run(&BenchConfig {
         scenes: args.scenes,
@@ -57,6 +63,60 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             m.cold_build_p50_us as f64 / 1000.0,
             m.warm_hit_p50_us as f64,
             m.incremental_p50_us as f64
+        );
+    }
+    Ok(())
+}
+
+fn run_tui(args: &BenchArgs) -> anyhow::Result<()> {
+    let report = tui_bench::run(&TuiBenchConfig {
+        scenes: args.scenes,
+        memory_entries: 1_000,
+        log_lines: 10_000,
+        frames: 200,
+        idle: Duration::from_secs(5),
+        seed: 11,
+    })?;
+    if args.json {
+        return print_json(&report);
+    }
+    let kib = |v: Option<u64>| {
+        v.map_or("n/a".to_string(), |k| {
+            format!("{:.1} MiB", k as f64 / 1024.0)
+        })
+    };
+    println!(
+        "bench --tui: dashboard on a {}-scene project (TestBackend, offline model)",
+        report.scenes
+    );
+    println!(
+        "first frame {:.1} ms; first frame with the project's scenes and memory {:.1} ms",
+        report.first_frame_ms, report.first_project_frame_ms
+    );
+    println!(
+        "resident memory with the project open {}; peak over the whole bench {}",
+        kib(report.rss_kib),
+        kib(report.peak_rss_kib)
+    );
+    match report.idle_cpu_percent {
+        Some(cpu) => println!(
+            "CPU while idle: {cpu:.2}% of one core over {:.0} s",
+            report.idle_seconds
+        ),
+        None => println!("CPU while idle: n/a (needs /proc)"),
+    }
+    println!(
+        "render per frame with {} memory entries and {} log lines:",
+        report.memory_entries, report.log_lines
+    );
+    for r in &report.render {
+        println!(
+            "  {:>3}x{:<3} {:<7} p50 {:>7.3} ms  p95 {:>7.3} ms",
+            r.width,
+            r.height,
+            r.panel,
+            r.p50_us as f64 / 1000.0,
+            r.p95_us as f64 / 1000.0
         );
     }
     Ok(())

@@ -55,10 +55,28 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Words that make the number before them a quantity rather than a scene's position.
-const QUANTITY_UNITS: [&str; 10] = [
-    "s", "sec", "secs", "second", "seconds", "frame", "frames", "ms", "px", "percent",
-];
+/// Whether `word` makes the number before it a quantity rather than a scene's position:
+/// "scene 2" names a scene, "the pricing scene 6 seconds long" does not. The context's target
+/// resolution and the offline model's tool selection both ask this, so they always agree.
+pub fn is_quantity_unit(word: &str) -> bool {
+    matches!(
+        word,
+        "s" | "sec"
+            | "secs"
+            | "second"
+            | "seconds"
+            | "min"
+            | "minute"
+            | "minutes"
+            | "f"
+            | "frame"
+            | "frames"
+            | "ms"
+            | "px"
+            | "percent"
+            | "%"
+    )
+}
 
 /// The 1-based position a request names, if any (`usize::MAX` for "last").
 pub fn named_position(prompt_words: &[String]) -> Option<usize> {
@@ -66,9 +84,7 @@ pub fn named_position(prompt_words: &[String]) -> Option<usize> {
         let next = prompt_words.get(i + 1).map(String::as_str);
         // "scene 2", but not "the pricing scene 6 seconds long": a number with a unit after it
         // is a quantity.
-        let unit_follows = prompt_words
-            .get(i + 2)
-            .is_some_and(|u| QUANTITY_UNITS.contains(&u.as_str()));
+        let unit_follows = prompt_words.get(i + 2).is_some_and(|u| is_quantity_unit(u));
         if w == "scene"
             && !unit_follows
             && let Some(n) = next.and_then(|n| n.parse::<usize>().ok())

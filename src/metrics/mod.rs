@@ -1,6 +1,8 @@
-//! Measurements: distributions of timings and the legacy-vs-optimized benchmark.
+//! Measurements: distributions of timings, the legacy-vs-optimized benchmark and the
+//! dashboard's own benchmark.
 
 pub mod bench;
+pub mod tui_bench;
 
 use hdrhistogram::Histogram;
 

@@ -142,11 +142,7 @@ pub(crate) fn apply(
                             && duration == before;
                         // Asked for what is already so: nothing to store, no iteration to undo.
                         if !unchanged {
-                            w.update_scene_code(
-                                &id,
-                                &edit.code,
-                                edit.duration_frames.unwrap_or(before),
-                            )?;
+                            w.update_scene_code(&id, &edit.code, duration)?;
                             w.add_iteration(&SceneIteration {
                                 id: 0,
                                 scene_id: id.clone(),

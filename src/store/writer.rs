@@ -131,14 +131,8 @@ impl<'c> Writer<'c> {
     /// Bumps each touched project's revision once per delta and stores the deltas.
     pub(super) fn commit(self) -> Result<()> {
         for (project_id, deltas) in &self.deltas {
-            let mut revision: i64 = self
-                .tx
-                .query_row(
-                    "SELECT revision FROM projects WHERE id = ?1",
-                    params![project_id],
-                    |r| r.get(0),
-                )
-                .optional()?
+            let mut revision = self
+                .revision_of(project_id)?
                 .ok_or_else(|| StoreError::ProjectNotFound(project_id.clone()))?;
             for delta in deltas {
                 revision += 1;

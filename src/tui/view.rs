@@ -120,13 +120,15 @@ fn draw_title(frame: &mut Frame, area: Rect, state: &AppState) {
     } else {
         ""
     };
+    // The mode comes first: when 80 columns cut the line, they cut the flags, not the mode.
     let left = Line::from(vec![
         Span::styled(" editscope ", theme::selected()),
+        Span::raw(" "),
+        Span::styled(mode, theme::heading()),
         Span::raw(format!(
-            " project {} · {backend} · flags {}{pending} · ",
+            " · {} · {backend} · flags {}{pending}",
             state.project_id, state.flags
         )),
-        Span::styled(mode, theme::heading()),
     ]);
     let right = match &state.live {
         Some(live) => {
@@ -148,7 +150,9 @@ fn draw_title(frame: &mut Frame, area: Rect, state: &AppState) {
         ),
     };
     let right_w = right.width() as u16;
-    let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]).areas(area);
+    let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)])
+        .spacing(1)
+        .areas(area);
     frame.render_widget(Paragraph::new(left), l);
     frame.render_widget(Paragraph::new(right.right_aligned()), r);
 }

@@ -476,9 +476,11 @@ fn resolve_target(
         }
         if let Some(next) = w.get(i + 1) {
             let n = next.trim_start_matches('#');
-            let is_duration = w.get(i + 2).is_some_and(|u| words::is_time_unit(u));
+            let is_quantity = w
+                .get(i + 2)
+                .is_some_and(|u| crate::context::target::is_quantity_unit(u));
             if !matches!(n, "a" | "an" | "half")
-                && !is_duration
+                && !is_quantity
                 && let Some(number) = words::number(n).filter(|n| n.fract() == 0.0 && *n >= 0.0)
             {
                 return by_position(number as usize, format!("\"{word} {next}\""));

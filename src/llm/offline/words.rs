@@ -177,12 +177,6 @@ pub(super) fn duration(words: &[String]) -> Option<Duration> {
     None
 }
 
-/// Whether `word` is a unit of time ("seconds", "frames", ...): the number before it is a
-/// duration, not a scene's position ("the pricing scene 6 seconds long").
-pub fn is_time_unit(word: &str) -> bool {
-    unit_scale(word).is_some()
-}
-
 /// Frames per unit word.
 fn unit_scale(word: &str) -> Option<f64> {
     match word {
@@ -423,5 +417,24 @@ mod tests {
         );
         assert!(luminance("#000000").is_some_and(|l| l < 0.01));
         assert!(luminance("#FFFFFF").is_some_and(|l| l > 0.99));
+    }
+
+    #[test]
+    fn every_unit_of_a_duration_is_a_quantity_for_target_resolution() {
+        // The offline model reads "6 seconds" as a duration; the context must then not read
+        // "scene 6 seconds" as scene 6, or the two would target different scenes.
+        let candidates = [
+            "s", "sec", "secs", "second", "seconds", "min", "minute", "minutes", "f", "frame",
+            "frames", "ms", "hour", "beats",
+        ];
+        for word in candidates {
+            if unit_scale(word).is_some() {
+                assert!(
+                    crate::context::target::is_quantity_unit(word),
+                    "{word} is a duration unit but not a quantity unit"
+                );
+            }
+        }
+        assert!(!crate::context::target::is_quantity_unit("title"));
     }
 }
