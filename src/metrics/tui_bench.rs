@@ -158,6 +158,7 @@ pub fn run(config: &TuiBenchConfig) -> anyhow::Result<TuiBenchReport> {
 
 fn draw(terminal: &mut Terminal<TestBackend>, state: &mut AppState) -> anyhow::Result<()> {
     state.tick(Instant::now(), crate::util::now_ms());
+    tui::logging::collect();
     terminal
         .draw(|frame| tui::draw(frame, state))
         .context("drawing the dashboard")?;

@@ -109,6 +109,7 @@ where
         let next_frame = last_draw.map_or(now, |t| t + FRAME);
         if dirty && now >= next_frame {
             app.state.tick(now, crate::util::now_ms());
+            logging::collect();
             terminal
                 .draw(|frame| view::draw(frame, &app.state))
                 .context("drawing the dashboard")?;
