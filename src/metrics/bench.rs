@@ -141,7 +141,8 @@ fn interleaved_write(
     Ok(())
 }
 
-fn fresh_db(
+/// A new database in `dir` holding the generated project of `spec`.
+pub(super) fn fresh_db(
     dir: &std::path::Path,
     name: &str,
     spec: &generate::GenerateSpec,
@@ -285,15 +286,20 @@ fn micro(
     })
 }
 
+/// The generated project both benchmarks measure on.
+pub(super) fn project_spec(scenes: usize, seed: u64) -> generate::GenerateSpec {
+    generate::GenerateSpec {
+        project_id: "bench".into(),
+        title: format!("Bench project ({scenes} scenes)"),
+        user_id: "bench-user".into(),
+        scenes,
+        seed,
+    }
+}
+
 pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let dir = tempfile::tempdir()?;
-    let spec = generate::GenerateSpec {
-        project_id: "bench".into(),
-        title: format!("Bench project ({} scenes)", config.scenes),
-        user_id: "bench-user".into(),
-        scenes: config.scenes,
-        seed: config.seed,
-    };
+    let spec = project_spec(config.scenes, config.seed);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

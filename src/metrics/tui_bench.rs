@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use super::Distribution;
 use crate::context::{ContextEngine, EngineOptions, Flags};
-use crate::fixtures::{self, generate};
 use crate::llm::offline::OfflineBackend;
 use crate::pipeline::Pipeline;
 use crate::store::{MemoryEntry, MemoryType, Store};
@@ -67,22 +66,9 @@ pub struct TuiBenchReport {
 pub fn run(config: &TuiBenchConfig) -> anyhow::Result<TuiBenchReport> {
     tui::logging::init();
     let dir = tempfile::tempdir()?;
+    let spec = super::bench::project_spec(config.scenes, config.seed);
+    drop(super::bench::fresh_db(dir.path(), "tui-bench.db", &spec)?);
     let db = dir.path().join("tui-bench.db");
-    let spec = generate::GenerateSpec {
-        project_id: "bench".into(),
-        title: format!("Bench project ({} scenes)", config.scenes),
-        user_id: "bench-user".into(),
-        scenes: config.scenes,
-        seed: config.seed,
-    };
-    {
-        let mut store = Store::open(&db)?;
-        fixtures::import(
-            &mut store,
-            "bench project",
-            &generate::generate_project(&spec),
-        )?;
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -123,11 +109,11 @@ pub fn run(config: &TuiBenchConfig) -> anyhow::Result<TuiBenchReport> {
         )));
     for i in 0..config.log_lines {
         tracing::info!(target: "editscope::bench", "bench log line {i} of {}", config.log_lines);
+        // tui-logger's hot buffer holds ~1,000 events: move them before it overflows.
         if i % 500 == 499 {
-            tui_logger::move_events();
+            tui::logging::collect();
         }
     }
-    tui_logger::move_events();
     let mut render = Vec::new();
     for (width, height) in [(160, 48), (80, 24)] {
         for panel in [PanelId::Memory, PanelId::Logs, PanelId::Scenes] {
@@ -157,12 +143,7 @@ pub fn run(config: &TuiBenchConfig) -> anyhow::Result<TuiBenchReport> {
 }
 
 fn draw(terminal: &mut Terminal<TestBackend>, state: &mut AppState) -> anyhow::Result<()> {
-    state.tick(Instant::now(), crate::util::now_ms());
-    tui::logging::collect();
-    terminal
-        .draw(|frame| tui::draw(frame, state))
-        .context("drawing the dashboard")?;
-    Ok(())
+    tui::app::draw_frame(terminal, state, Instant::now())
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -194,7 +175,7 @@ fn render_figure(
 }
 
 /// Runs the real event loop with no input for `duration` and reports the process's CPU time
-/// over that wall time (all threads: the loop, the worker, tui-logger's collector).
+/// over that wall time (all threads: the loop and the worker).
 async fn idle_cpu(
     terminal: &mut Terminal<TestBackend>,
     app: &mut App,

@@ -89,6 +89,25 @@ fn send_all(state: &mut AppState, worker: &WorkerHandle, commands: Vec<Command>)
     }
 }
 
+/// Draws one frame as of `now`: moves the view clock, takes in the log events recorded since
+/// the last frame (nothing else moves them, so an idle dashboard never wakes), and renders.
+pub fn draw_frame<B>(
+    terminal: &mut Terminal<B>,
+    state: &mut AppState,
+    now: Instant,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    state.tick(now, crate::util::now_ms());
+    logging::collect();
+    terminal
+        .draw(|frame| view::draw(frame, state))
+        .context("drawing the dashboard")?;
+    Ok(())
+}
+
 /// Runs the loop until the user quits (or the input ends). Generic over the backend and the
 /// event source, so it runs against a `TestBackend` and a scripted stream too.
 pub async fn run_loop<B, S>(
@@ -108,11 +127,7 @@ where
         let now = Instant::now();
         let next_frame = last_draw.map_or(now, |t| t + FRAME);
         if dirty && now >= next_frame {
-            app.state.tick(now, crate::util::now_ms());
-            logging::collect();
-            terminal
-                .draw(|frame| view::draw(frame, &app.state))
-                .context("drawing the dashboard")?;
+            draw_frame(terminal, &mut app.state, now)?;
             last_draw = Some(now);
             dirty = false;
         }
