@@ -1,7 +1,7 @@
 //! Criterion benches of the context engine: cold build, warm cache hit and incremental update
 //! after one changed scene, at 10, 100, 1,000 and 10,000 scenes.
 //!
-//! `cargo bench --bench context` (figures are printed; nothing is asserted).
+//! `cargo bench --features bench --bench context` (figures are printed; nothing is asserted).
 
 use std::hint::black_box;
 

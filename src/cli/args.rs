@@ -214,9 +214,14 @@ pub struct BenchArgs {
     /// Requests in the scripted session.
     #[arg(long, default_value_t = 50)]
     pub edits: usize,
-    /// Offline model time scale for the modeled edit time (1 = modeled real time).
-    #[arg(long, default_value_t = 1.0)]
+    /// Scale of the offline model's actual waiting during the bench: 0 (the default) waits
+    /// not at all, 1 waits the modeled time. Modeled figures are reported the same either way.
+    #[arg(long, default_value_t = 0.0, value_name = "X")]
     pub time_scale: f64,
+    /// Measure on an embedded demo project (`demo-small`, `demo-medium`) instead of a
+    /// generated one.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["scenes", "tui"])]
+    pub fixture: Option<String>,
     /// Measure the dashboard instead: time to first frame, resident memory with the project
     /// open, render time with 1,000 memory entries and 10,000 log lines, CPU while idle.
     #[arg(long)]

@@ -2,7 +2,7 @@
 //! `cache_control` breakpoint at the end of the stable context prefix.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use eventsource_stream::Event;
 use futures::future::BoxFuture;
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::LlmClient;
-use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, StreamedAnswer};
+use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, ProviderEnv, StreamedAnswer};
 use super::semconv;
 use super::types::{
     ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, ToolDecision,
@@ -28,6 +28,14 @@ pub const API_VERSION: &str = "2023-06-01";
 /// Room for a whole scene file in the answer; the API requires a limit.
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
 
+/// How Anthropic settings are named in the environment, and their defaults.
+pub const ENV: ProviderEnv = ProviderEnv {
+    base_url_var: BASE_URL_VAR,
+    api_key_var: API_KEY_VAR,
+    default_base_url: DEFAULT_BASE_URL,
+    default_model: DEFAULT_MODEL,
+};
+
 /// Where and how to reach the Messages API.
 #[derive(Clone, PartialEq)]
 pub struct AnthropicConfig {
@@ -37,11 +45,8 @@ pub struct AnthropicConfig {
     /// Needed unless the base URL is on this machine.
     pub api_key: Option<String>,
     pub max_tokens: u32,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    /// Retries after the first attempt on 429 and 5xx (including 529 "overloaded").
-    pub max_retries: u32,
-    pub initial_backoff: Duration,
+    /// Timeouts, and retries on 429 and 5xx (including 529 "overloaded").
+    pub http: HttpSettings,
 }
 
 // Written by hand so that the key never reaches a log.
@@ -52,10 +57,7 @@ impl fmt::Debug for AnthropicConfig {
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("max_tokens", &self.max_tokens)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_retries", &self.max_retries)
-            .field("initial_backoff", &self.initial_backoff)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -68,10 +70,7 @@ impl AnthropicConfig {
             model: model.into(),
             api_key: None,
             max_tokens: DEFAULT_MAX_TOKENS,
-            connect_timeout: http::DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
-            max_retries: http::DEFAULT_MAX_RETRIES,
-            initial_backoff: http::DEFAULT_INITIAL_BACKOFF,
+            http: HttpSettings::default(),
         }
     }
 
@@ -88,26 +87,11 @@ impl AnthropicConfig {
         timeout_s: f64,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Self {
-        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-        let base_url = present(base_url)
-            .or_else(|| present(lookup(BASE_URL_VAR)))
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let model = present(model).unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let request_timeout = http::request_timeout_from_secs(timeout_s);
+        let endpoint = ENV.resolve(base_url, model, lookup);
         AnthropicConfig {
-            api_key: present(lookup(API_KEY_VAR)),
-            connect_timeout: http::connect_timeout_for(request_timeout),
-            request_timeout,
-            ..AnthropicConfig::new(base_url, model)
-        }
-    }
-
-    fn http_settings(&self) -> HttpSettings {
-        HttpSettings {
-            connect_timeout: self.connect_timeout,
-            request_timeout: self.request_timeout,
-            max_retries: self.max_retries,
-            initial_backoff: self.initial_backoff,
+            api_key: endpoint.api_key,
+            http: HttpSettings::with_timeout_secs(timeout_s),
+            ..AnthropicConfig::new(endpoint.base_url, endpoint.model)
         }
     }
 }
@@ -127,7 +111,7 @@ impl AnthropicClient {
         if config.api_key.is_none() && !http::is_local_base_url(&config.base_url) {
             return Err(LlmError::MissingKey(API_KEY_VAR));
         }
-        let transport = HttpTransport::new(PROVIDER, config.http_settings())?;
+        let transport = HttpTransport::new(PROVIDER, config.http)?;
         let url = http::endpoint_url(&config.base_url, "v1/messages");
         let headers = headers(&config, &url)?;
         Ok(AnthropicClient {

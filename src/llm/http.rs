@@ -44,6 +44,67 @@ pub struct HttpSettings {
     pub initial_backoff: Duration,
 }
 
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            initial_backoff: DEFAULT_INITIAL_BACKOFF,
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The default policy with the request timeout of a `--timeout` value in seconds.
+    pub fn with_timeout_secs(seconds: f64) -> Self {
+        let request_timeout = request_timeout_from_secs(seconds);
+        HttpSettings {
+            connect_timeout: connect_timeout_for(request_timeout),
+            request_timeout,
+            ..HttpSettings::default()
+        }
+    }
+}
+
+/// How one provider names its settings in the environment, and what it uses without them.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderEnv {
+    pub base_url_var: &'static str,
+    pub api_key_var: &'static str,
+    pub default_base_url: &'static str,
+    pub default_model: &'static str,
+}
+
+/// Base URL, model and key of one provider, resolved from the command line, the environment
+/// and the provider's defaults, in that order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedEndpoint {
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+}
+
+impl ProviderEnv {
+    /// Flags win over the environment, which wins over the defaults; a blank value counts as
+    /// absent, so `OPENAI_BASE_URL=` in a shell profile does not erase the default.
+    pub fn resolve(
+        &self,
+        base_url: Option<String>,
+        model: Option<String>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> ResolvedEndpoint {
+        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        ResolvedEndpoint {
+            base_url: present(base_url)
+                .or_else(|| present(lookup(self.base_url_var)))
+                .unwrap_or_else(|| self.default_base_url.to_string()),
+            model: present(model).unwrap_or_else(|| self.default_model.to_string()),
+            api_key: present(lookup(self.api_key_var)),
+        }
+    }
+}
+
 /// The request timeout for a `--timeout` value in seconds, falling back to the default for
 /// values that are not a positive finite number (`Duration::from_secs_f64` would panic on them).
 pub fn request_timeout_from_secs(seconds: f64) -> Duration {

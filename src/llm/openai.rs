@@ -3,7 +3,7 @@
 //! (vLLM, llama.cpp, Ollama, LM Studio).
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use eventsource_stream::Event;
 use futures::future::BoxFuture;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::LlmClient;
-use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, StreamedAnswer};
+use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, ProviderEnv, StreamedAnswer};
 use super::semconv;
 use super::types::{
     ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, ToolDecision,
@@ -27,6 +27,14 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 pub const API_KEY_VAR: &str = "OPENAI_API_KEY";
 pub const BASE_URL_VAR: &str = "OPENAI_BASE_URL";
 
+/// How OpenAI-compatible settings are named in the environment, and their defaults.
+pub const ENV: ProviderEnv = ProviderEnv {
+    base_url_var: BASE_URL_VAR,
+    api_key_var: API_KEY_VAR,
+    default_base_url: DEFAULT_BASE_URL,
+    default_model: DEFAULT_MODEL,
+};
+
 /// Where and how to reach an OpenAI-compatible endpoint.
 #[derive(Clone, PartialEq)]
 pub struct OpenAiConfig {
@@ -36,11 +44,8 @@ pub struct OpenAiConfig {
     pub model: String,
     /// Needed unless the base URL is on this machine.
     pub api_key: Option<String>,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    /// Retries after the first attempt on 429 and 5xx.
-    pub max_retries: u32,
-    pub initial_backoff: Duration,
+    /// Timeouts, and retries on 429 and 5xx.
+    pub http: HttpSettings,
 }
 
 // Written by hand so that the key never reaches a log.
@@ -50,10 +55,7 @@ impl fmt::Debug for OpenAiConfig {
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_retries", &self.max_retries)
-            .field("initial_backoff", &self.initial_backoff)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -65,10 +67,7 @@ impl OpenAiConfig {
             base_url: base_url.into(),
             model: model.into(),
             api_key: None,
-            connect_timeout: http::DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: http::DEFAULT_REQUEST_TIMEOUT,
-            max_retries: http::DEFAULT_MAX_RETRIES,
-            initial_backoff: http::DEFAULT_INITIAL_BACKOFF,
+            http: HttpSettings::default(),
         }
     }
 
@@ -85,26 +84,12 @@ impl OpenAiConfig {
         timeout_s: f64,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Self {
-        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-        let base_url = present(base_url)
-            .or_else(|| present(lookup(BASE_URL_VAR)))
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let model = present(model).unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let request_timeout = http::request_timeout_from_secs(timeout_s);
+        let endpoint = ENV.resolve(base_url, model, lookup);
         OpenAiConfig {
-            api_key: present(lookup(API_KEY_VAR)),
-            connect_timeout: http::connect_timeout_for(request_timeout),
-            request_timeout,
-            ..OpenAiConfig::new(base_url, model)
-        }
-    }
-
-    fn http_settings(&self) -> HttpSettings {
-        HttpSettings {
-            connect_timeout: self.connect_timeout,
-            request_timeout: self.request_timeout,
-            max_retries: self.max_retries,
-            initial_backoff: self.initial_backoff,
+            base_url: endpoint.base_url,
+            model: endpoint.model,
+            api_key: endpoint.api_key,
+            http: HttpSettings::with_timeout_secs(timeout_s),
         }
     }
 }
@@ -124,7 +109,7 @@ impl OpenAiClient {
         if config.api_key.is_none() && !http::is_local_base_url(&config.base_url) {
             return Err(LlmError::MissingKey(API_KEY_VAR));
         }
-        let transport = HttpTransport::new(PROVIDER, config.http_settings())?;
+        let transport = HttpTransport::new(PROVIDER, config.http)?;
         let url = http::endpoint_url(&config.base_url, "chat/completions");
         let headers = headers(&config, &url)?;
         Ok(OpenAiClient {
@@ -335,6 +320,7 @@ impl LlmClient for OpenAiClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn event(data: &str) -> Event {
         Event {
@@ -403,7 +389,7 @@ mod tests {
         assert_eq!(config.base_url, "http://env.example/v1");
         assert_eq!(config.model, DEFAULT_MODEL);
         assert_eq!(config.api_key.as_deref(), Some("sk-test"));
-        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.http.request_timeout, Duration::from_secs(30));
         assert!(!format!("{config:?}").contains("sk-test"));
 
         let config = OpenAiConfig::from_lookup(

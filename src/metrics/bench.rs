@@ -7,16 +7,22 @@ use tokio_util::sync::CancellationToken;
 
 use super::Distribution;
 use crate::context::{BuildPath, BuildRequest, ContextEngine, EngineOptions, Flags};
-use crate::fixtures::{self, generate};
+use crate::fixtures::{self, ProjectFile, generate};
 use crate::llm::offline::OfflineBackend;
 use crate::pipeline::Pipeline;
 use crate::store::{ImageAnalysis, MemoryType, MemoryWrite, Store};
 
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
+    /// Scenes of the generated project (ignored with `fixture`).
     pub scenes: usize,
     pub edits: usize,
     pub seed: u64,
+    /// Scale of the offline model's actual waiting (0: none). The modeled figures are
+    /// reported at scale 1 whatever it is; the real edit time includes the waiting.
+    pub time_scale: f64,
+    /// An embedded demo project (`demo-small`, `demo-medium`) instead of a generated one.
+    pub fixture: Option<String>,
 }
 
 /// Figures of one path (`bench --json` field `legacy` / `optimized`).
@@ -31,6 +37,9 @@ pub struct PathSummary {
     /// Modeled end-to-end edit time (offline latency model at scale 1), p50.
     pub modeled_edit_p50_ms: f64,
     pub modeled_edit_p95_ms: f64,
+    /// Wall time of a whole edit, p50: the real work plus the model's waiting at the bench's
+    /// time scale (equal to the real work at time scale 0).
+    pub real_edit_p50_ms: f64,
     /// Real time of the pipeline outside model time (context, parsing, storing), p50.
     pub overhead_p50_ms: f64,
     /// Modeled time per stage, p50 (ms): context, tool_selection, code_edit, response.
@@ -55,6 +64,8 @@ pub struct Ratio {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The project measured: a generated one (`bench`) or a demo fixture's id.
+    pub project: String,
     pub scenes: usize,
     pub edits: usize,
     pub legacy: PathSummary,
@@ -141,36 +152,71 @@ fn interleaved_write(
     Ok(())
 }
 
-/// A new database in `dir` holding the generated project of `spec`.
+/// A new database in `dir` holding `project`.
 pub(super) fn fresh_db(
     dir: &std::path::Path,
     name: &str,
-    spec: &generate::GenerateSpec,
+    project: &ProjectFile,
 ) -> anyhow::Result<Store> {
     let mut store = Store::open(dir.join(name))?;
-    fixtures::import(
-        &mut store,
-        "bench project",
-        &generate::generate_project(spec),
-    )?;
+    fixtures::import(&mut store, "bench project", project)?;
     Ok(store)
+}
+
+/// What one bench measures on: the project, and the generator settings that make the scenes
+/// the session adds (in the project's id, so they land in it).
+struct BenchProject {
+    file: ProjectFile,
+    spec: generate::GenerateSpec,
+}
+
+impl BenchProject {
+    fn new(config: &BenchConfig) -> anyhow::Result<Self> {
+        let Some(id) = &config.fixture else {
+            let spec = project_spec(config.scenes, config.seed);
+            let file = generate::generate_project(&spec);
+            return Ok(BenchProject { file, spec });
+        };
+        let demos = fixtures::demo_projects()?;
+        let known: Vec<String> = demos.iter().map(|p| p.project.id.clone()).collect();
+        let file = demos
+            .into_iter()
+            .find(|p| &p.project.id == id)
+            .ok_or_else(|| {
+                anyhow::anyhow!("no demo fixture `{id}`: there are {}", known.join(", "))
+            })?;
+        let spec = generate::GenerateSpec {
+            project_id: file.project.id.clone(),
+            user_id: file.project.user_id.clone(),
+            scenes: file.scenes.len(),
+            ..project_spec(file.scenes.len(), config.seed)
+        };
+        Ok(BenchProject { file, spec })
+    }
 }
 
 fn session(
     runtime: &tokio::runtime::Runtime,
     dir: &std::path::Path,
-    spec: &generate::GenerateSpec,
+    project: &BenchProject,
     flags: Flags,
-    edits: usize,
+    config: &BenchConfig,
 ) -> anyhow::Result<PathSummary> {
-    let store = fresh_db(dir, &format!("session-{}.db", flags.is_legacy()), spec)?;
+    let (spec, edits) = (&project.spec, config.edits);
+    let store = fresh_db(
+        dir,
+        &format!("session-{}.db", flags.is_legacy()),
+        &project.file,
+    )?;
     let engine = ContextEngine::new(flags, EngineOptions::default());
-    // Time scale 0: the run does not sleep, the modeled times are still reported.
-    let mut pipeline = Pipeline::new(store, engine, Box::new(OfflineBackend::new(0.0)));
+    // At time scale 0 the run does not wait; the modeled times are reported either way.
+    let backend = OfflineBackend::new(config.time_scale);
+    let mut pipeline = Pipeline::new(store, engine, Box::new(backend));
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     let mut build = Distribution::new();
     let mut modeled = Distribution::new();
+    let mut wall = Distribution::new();
     let mut overhead = Distribution::new();
     let mut stage_dists: Vec<Distribution> = (0..4).map(|_| Distribution::new()).collect();
     let mut context_tokens = Distribution::new();
@@ -181,7 +227,9 @@ fn session(
     for i in 0..edits {
         interleaved_write(&mut pipeline.store, &spec.project_id, i, spec)?;
         let prompt = prompt_for(i, spec.scenes);
+        let started = std::time::Instant::now();
         let result = runtime.block_on(pipeline.run_edit(&spec.project_id, &prompt, &tx, &cancel));
+        wall.record(started.elapsed().as_micros() as u64);
         if let Some(us) = result.context_build_us {
             build.record(us);
         }
@@ -224,6 +272,7 @@ fn session(
         tokens_total,
         modeled_edit_p50_ms: modeled.p50() as f64 / 1000.0,
         modeled_edit_p95_ms: modeled.p95() as f64 / 1000.0,
+        real_edit_p50_ms: wall.p50() as f64 / 1000.0,
         overhead_p50_ms: overhead.p50() as f64 / 1000.0,
         stage_p50_ms: names
             .iter()
@@ -239,11 +288,16 @@ fn session(
 /// Cold build, warm hit and incremental update figures for one flag set.
 fn micro(
     dir: &std::path::Path,
-    spec: &generate::GenerateSpec,
+    project: &BenchProject,
     flags: Flags,
     rounds: usize,
 ) -> anyhow::Result<Micro> {
-    let mut store = fresh_db(dir, &format!("micro-{}.db", flags.is_legacy()), spec)?;
+    let spec = &project.spec;
+    let mut store = fresh_db(
+        dir,
+        &format!("micro-{}.db", flags.is_legacy()),
+        &project.file,
+    )?;
     let request = BuildRequest {
         project_id: &spec.project_id,
         user_id: None,
@@ -299,18 +353,20 @@ pub(super) fn project_spec(scenes: usize, seed: u64) -> generate::GenerateSpec {
 
 pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let dir = tempfile::tempdir()?;
-    let spec = project_spec(config.scenes, config.seed);
+    let project = BenchProject::new(config)?;
+    let scenes = project.spec.scenes;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let legacy = session(&runtime, dir.path(), &spec, Flags::LEGACY, config.edits)?;
-    let optimized = session(&runtime, dir.path(), &spec, Flags::OPTIMIZED, config.edits)?;
-    let rounds = if config.scenes >= 5_000 { 2 } else { 5 };
-    let micro_legacy = micro(dir.path(), &spec, Flags::LEGACY, rounds.min(3))?;
-    let micro_optimized = micro(dir.path(), &spec, Flags::OPTIMIZED, rounds)?;
+    let legacy = session(&runtime, dir.path(), &project, Flags::LEGACY, config)?;
+    let optimized = session(&runtime, dir.path(), &project, Flags::OPTIMIZED, config)?;
+    let rounds = if scenes >= 5_000 { 2 } else { 5 };
+    let micro_legacy = micro(dir.path(), &project, Flags::LEGACY, rounds.min(3))?;
+    let micro_optimized = micro(dir.path(), &project, Flags::OPTIMIZED, rounds)?;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     Ok(BenchReport {
-        scenes: config.scenes,
+        project: project.file.project.id.clone(),
+        scenes,
         edits: config.edits,
         ratio: Ratio {
             build_p50: ratio(legacy.build_p50_us as f64, optimized.build_p50_us as f64),

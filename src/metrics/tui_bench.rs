@@ -67,7 +67,12 @@ pub fn run(config: &TuiBenchConfig) -> anyhow::Result<TuiBenchReport> {
     tui::logging::init();
     let dir = tempfile::tempdir()?;
     let spec = super::bench::project_spec(config.scenes, config.seed);
-    drop(super::bench::fresh_db(dir.path(), "tui-bench.db", &spec)?);
+    let project = crate::fixtures::generate::generate_project(&spec);
+    drop(super::bench::fresh_db(
+        dir.path(),
+        "tui-bench.db",
+        &project,
+    )?);
     let db = dir.path().join("tui-bench.db");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

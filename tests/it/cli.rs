@@ -294,3 +294,61 @@ fn a_corrupt_database_gives_a_one_line_error() {
         .stderr(predicate::str::contains("not an editscope database"));
     assert_eq!(std::fs::read(&db).unwrap(), vec![b'x'; 8192]);
 }
+
+#[test]
+fn bench_on_a_demo_fixture_reports_both_paths_in_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let report = json_of(editscope(&db).args([
+        "bench",
+        "--fixture",
+        "demo-small",
+        "--edits",
+        "4",
+        "--json",
+    ]));
+    assert_eq!(report["project"], "demo-small");
+    assert_eq!(report["scenes"], 5);
+    assert_eq!(report["edits"], 4);
+    for path in ["legacy", "optimized"] {
+        let s = &report[path];
+        for field in [
+            "build_p50_us",
+            "build_p95_us",
+            "hit_rate",
+            "tokens_total",
+            "modeled_edit_p50_ms",
+            "real_edit_p50_ms",
+            "stage_p50_ms",
+        ] {
+            assert!(s.get(field).is_some(), "{path} lacks {field}");
+        }
+        assert_eq!(s["failed_runs"], 0, "{path}: {s}");
+        assert!(
+            s["modeled_edit_p50_ms"].as_f64().unwrap() > 0.0,
+            "{path}: {s}"
+        );
+        assert!(s["tokens_total"].as_u64().unwrap() > 0, "{path}: {s}");
+    }
+    // Every legacy build is a legacy build; the optimized session is served from its cache
+    // after the first request (as is, or updated from the writes in between).
+    assert_eq!(
+        report["legacy"]["paths"],
+        serde_json::json!([["legacy", 4]])
+    );
+    assert_eq!(report["legacy"]["hit_rate"], 0.0);
+    assert!(report["optimized"]["hit_rate"].as_f64().unwrap() > 0.0);
+    for key in ["micro_legacy", "micro_optimized"] {
+        assert!(report[key]["cold_build_p50_us"].is_u64(), "{key}");
+    }
+}
+
+#[test]
+fn bench_names_the_demo_fixtures_when_asked_for_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    editscope(&dir.path().join("e.db"))
+        .args(["bench", "--fixture", "demo-huge", "--edits", "1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("demo-huge").and(predicate::str::contains("demo-medium")));
+}

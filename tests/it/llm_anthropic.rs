@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::scripted_server::{Captured, Reply, Step, TestServer};
 
 use editscope::llm::anthropic::{AnthropicClient, AnthropicConfig};
+use editscope::llm::http::HttpSettings;
 use editscope::llm::{
     ChatPrompt, LlmClient, LlmError, SceneRef, Tool, ToolDecision, ToolSelectionRequest, Usage,
 };
@@ -94,10 +95,13 @@ fn config(base_url: &str) -> AnthropicConfig {
     AnthropicConfig {
         api_key: Some("sk-ant-test".to_string()),
         max_tokens: 1024,
-        connect_timeout: Duration::from_secs(1),
-        request_timeout: Duration::from_secs(5),
-        max_retries: 2,
-        initial_backoff: Duration::from_millis(5),
+        http: HttpSettings {
+            connect_timeout: Duration::from_secs(10),
+            // Generous: a busy CI machine can stall for seconds; the timeout tests set their own.
+            request_timeout: Duration::from_secs(30),
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(5),
+        },
         ..AnthropicConfig::new(base_url, "claude-sonnet-4-5")
     }
 }
@@ -384,10 +388,8 @@ async fn overloaded_answers_exhaust_the_configured_attempts() {
         }],
     )
     .await;
-    let config = AnthropicConfig {
-        max_retries: 1,
-        ..config(&server.base_url)
-    };
+    let mut config = config(&server.base_url);
+    config.http.max_retries = 1;
     let error = AnthropicClient::new(config)
         .expect("client builds")
         .select_tool(&tool_request())
@@ -463,10 +465,8 @@ async fn a_hanging_server_times_out_quickly() {
     // The server would answer after a minute: only the client's timeout ends the call sooner
     // (the bound is loose because CI machines can be very busy).
     let server = TestServer::start_at("", vec![Reply::Hang(Duration::from_secs(60))]).await;
-    let config = AnthropicConfig {
-        request_timeout: Duration::from_millis(300),
-        ..config(&server.base_url)
-    };
+    let mut config = config(&server.base_url);
+    config.http.request_timeout = Duration::from_millis(300);
     let started = Instant::now();
     let error = AnthropicClient::new(config)
         .expect("client builds")

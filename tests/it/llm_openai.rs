@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::scripted_server::{Captured, Reply, Step, TestServer};
 
+use editscope::llm::http::HttpSettings;
 use editscope::llm::openai::{OpenAiClient, OpenAiConfig};
 use editscope::llm::{
     ChatPrompt, CodeEditRequest, LlmClient, LlmError, SceneRef, StyleHints, TargetScene, Tool,
@@ -84,10 +85,13 @@ const DECISION: &str = r##"{"tool": "editScene", "target_scene_id": "s-logo", "a
 fn config(base_url: &str) -> OpenAiConfig {
     OpenAiConfig {
         api_key: Some("sk-test".to_string()),
-        connect_timeout: Duration::from_secs(1),
-        request_timeout: Duration::from_secs(5),
-        max_retries: 2,
-        initial_backoff: Duration::from_millis(5),
+        http: HttpSettings {
+            connect_timeout: Duration::from_secs(10),
+            // Generous: a busy CI machine can stall for seconds; the timeout tests set their own.
+            request_timeout: Duration::from_secs(30),
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(5),
+        },
         ..OpenAiConfig::new(base_url, "gpt-4o-mini")
     }
 }
@@ -400,10 +404,8 @@ async fn a_hanging_server_times_out_quickly() {
     // The server would answer after a minute: only the client's timeout ends the call sooner
     // (the bound is loose because CI machines can be very busy).
     let server = TestServer::start_at("/v1", vec![Reply::Hang(Duration::from_secs(60))]).await;
-    let config = OpenAiConfig {
-        request_timeout: Duration::from_millis(300),
-        ..config(&server.base_url)
-    };
+    let mut config = config(&server.base_url);
+    config.http.request_timeout = Duration::from_millis(300);
     let started = Instant::now();
     let error = OpenAiClient::new(config)
         .expect("client builds")
@@ -425,10 +427,8 @@ async fn a_stream_that_stalls_past_the_timeout_times_out() {
         done(),
     ];
     let server = TestServer::start_at("/v1", vec![Reply::Sse(steps)]).await;
-    let config = OpenAiConfig {
-        request_timeout: Duration::from_millis(300),
-        ..config(&server.base_url)
-    };
+    let mut config = config(&server.base_url);
+    config.http.request_timeout = Duration::from_millis(300);
     let error = OpenAiClient::new(config)
         .expect("client builds")
         .select_tool(&tool_request())
