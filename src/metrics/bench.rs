@@ -177,18 +177,15 @@ impl BenchProject {
             let file = generate::generate_project(&spec);
             return Ok(BenchProject { file, spec });
         };
-        let demos = fixtures::demo_projects()?;
-        let known: Vec<String> = demos.iter().map(|p| p.project.id.clone()).collect();
-        let file = demos
-            .into_iter()
-            .find(|p| &p.project.id == id)
-            .ok_or_else(|| {
-                anyhow::anyhow!("no demo fixture `{id}`: there are {}", known.join(", "))
-            })?;
+        let file = fixtures::demo_project(id)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no demo fixture `{id}`: there are {}",
+                fixtures::DEMO_IDS.join(", ")
+            )
+        })?;
         let spec = generate::GenerateSpec {
             project_id: file.project.id.clone(),
             user_id: file.project.user_id.clone(),
-            scenes: file.scenes.len(),
             ..project_spec(file.scenes.len(), config.seed)
         };
         Ok(BenchProject { file, spec })

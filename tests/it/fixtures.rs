@@ -32,6 +32,15 @@ fn demo_projects_have_the_documented_sizes() {
 }
 
 #[test]
+fn a_demo_project_is_found_by_its_own_id_and_an_unknown_id_finds_none() {
+    for id in fixtures::DEMO_IDS {
+        let demo = fixtures::demo_project(id).unwrap().expect(id);
+        assert_eq!(demo.project.id, id);
+    }
+    assert!(fixtures::demo_project("demo-huge").unwrap().is_none());
+}
+
+#[test]
 fn demo_scenes_are_realistic_remotion_components() {
     for demo in fixtures::demo_projects().unwrap().iter().take(2) {
         for s in &demo.scenes {

@@ -885,6 +885,46 @@ fn memory_filters_with_slash_and_sorts_by_column() {
 }
 
 #[test]
+fn memory_table_scrolls_to_the_selection_among_a_thousand_entries() {
+    let mut state = sample_state();
+    let many: Vec<MemoryEntry> = (0..1_000)
+        .map(|i| {
+            memory_entry(
+                100 + i,
+                MemoryType::ALL[i as usize % 5],
+                &format!("key_{i:04}"),
+                "a value",
+                0.5,
+                "generated",
+                i,
+            )
+        })
+        .collect();
+    state.apply_event(WorkerEvent::Memory(many));
+    focus(&mut state, PanelId::Memory);
+    let keys: Vec<String> = state
+        .memory
+        .visible()
+        .iter()
+        .map(|e| e.key.clone())
+        .collect();
+    let text = screen(&render(&state, 80, 24));
+    assert!(text.contains(&keys[0]), "{text}");
+    assert!(!text.contains(&keys[700]), "{text}");
+
+    state.memory.selected = 700;
+    let text = screen(&render(&state, 80, 24));
+    assert!(text.contains("1000 of 1000"), "{text}");
+    // The selection is the last row shown, the rows above it fill the table.
+    assert!(text.contains(&keys[700]), "{text}");
+    assert!(text.contains(&keys[699]), "{text}");
+    assert!(!text.contains(&keys[701]), "{text}");
+    assert!(!text.contains(&keys[0]), "{text}");
+    let entry = state.memory.selected_entry().expect("selected entry");
+    assert_eq!(entry.key, keys[700]);
+}
+
+#[test]
 fn ab_key_reruns_the_last_prompt_under_the_other_preset_and_compares() {
     let mut state = sample_state();
     press(&mut state, KeyCode::Esc);

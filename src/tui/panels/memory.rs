@@ -133,7 +133,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     }
     header.push(header_cell(state, SortColumn::Age, "age"));
     widths.push(Constraint::Length(5));
-    let rows: Vec<Row> = visible.iter().map(|e| row(state, e, columns)).collect();
+    // Only the rows that fit are built: a project's memory can hold thousands of entries and
+    // this runs on every frame. The window is the one ratatui's table would scroll to with the
+    // selection in view (selected row last when it is below the first screenful).
+    let fits = usize::from(area.height.saturating_sub(3)).max(1);
+    let selected = state.memory.selected.min(visible.len() - 1);
+    let first = (selected + 1).saturating_sub(fits);
+    let rows: Vec<Row> = visible[first..visible.len().min(first + fits)]
+        .iter()
+        .map(|e| row(state, e, columns))
+        .collect();
     let table = Table::new(rows, widths)
         .header(Row::new(header))
         .block(block)
@@ -143,6 +152,6 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
         } else {
             theme::heading()
         });
-    let mut table_state = TableState::default().with_selected(Some(state.memory.selected));
+    let mut table_state = TableState::default().with_selected(Some(selected - first));
     frame.render_stateful_widget(table, area, &mut table_state);
 }
