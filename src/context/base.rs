@@ -35,6 +35,13 @@ pub struct BaseContext {
     /// Scene name words, aligned with the scene list, for target resolution.
     #[serde(skip)]
     pub name_index: Arc<Vec<(String, Vec<String>)>>,
+    /// Each scene's 1-based list position by id, so that an update finds its scene without
+    /// scanning a list of 10,000.
+    #[serde(skip)]
+    pub positions: imbl::HashMap<String, usize>,
+    /// The sum of `line_tokens`, kept as lines change rather than summed on every update.
+    #[serde(skip)]
+    pub scene_list_tokens: usize,
 }
 
 /// What a full build read from the store.
@@ -368,10 +375,12 @@ pub fn assemble(
         code_tokens,
         last_edited,
         name_index: Arc::new(Vec::new()),
+        positions: imbl::HashMap::new(),
+        scene_list_tokens: 0,
     };
+    base.reindex();
     context.tokens = base_tokens(&base);
     base.context = context;
-    base.rebuild_name_index();
     clock.step("tokens");
     Ok(base)
 }
@@ -382,7 +391,7 @@ pub fn base_tokens(base: &BaseContext) -> TokenCounts {
     let mut t = TokenCounts::default();
     for name in SECTION_NAMES {
         let n = match name {
-            "scene_list" => base.line_tokens.values().sum(),
+            "scene_list" => base.scene_list_tokens,
             "scenes_in_full" => base.code_tokens.values().sum(),
             _ => tokens::count_cached(&base.context.render_section(name)),
         };
@@ -393,6 +402,46 @@ pub fn base_tokens(base: &BaseContext) -> TokenCounts {
 }
 
 impl BaseContext {
+    /// Rebuilds what is derived from the scene list and not stored with a snapshot: the name
+    /// index, the position index and the scene list's token sum.
+    pub fn reindex(&mut self) {
+        self.rebuild_name_index();
+        self.rebuild_positions();
+        self.scene_list_tokens = self.line_tokens.values().sum();
+    }
+
+    pub fn rebuild_positions(&mut self) {
+        self.positions = self
+            .context
+            .scene_list
+            .iter()
+            .map(|s| (s.id.clone(), s.position))
+            .collect();
+    }
+
+    /// The scene list entry of a scene, found through the position index.
+    pub fn entry(&self, scene_id: &str) -> Option<&SceneListEntry> {
+        let position = *self.positions.get(scene_id)?;
+        let entry = self.context.scene_list.get(position.checked_sub(1)?);
+        debug_assert!(
+            entry.is_some_and(|e| e.id == scene_id),
+            "position index out of step for {scene_id}"
+        );
+        entry.filter(|e| e.id == scene_id)
+    }
+
+    /// Records the token count of one scene list line, keeping the section's sum.
+    pub fn set_line_tokens(&mut self, scene_id: &str, tokens: usize) {
+        let old = self.line_tokens.insert(scene_id.to_string(), tokens);
+        self.scene_list_tokens = (self.scene_list_tokens + tokens).saturating_sub(old.unwrap_or(0));
+    }
+
+    pub fn remove_line_tokens(&mut self, scene_id: &str) {
+        if let Some(old) = self.line_tokens.remove(scene_id) {
+            self.scene_list_tokens = self.scene_list_tokens.saturating_sub(old);
+        }
+    }
+
     pub fn rebuild_name_index(&mut self) {
         self.name_index = Arc::new(
             self.context
@@ -433,11 +482,7 @@ impl BaseContext {
             }
             None => {
                 let scene = store.get_scene(&target_id)?;
-                let position = ctx
-                    .scene_list
-                    .iter()
-                    .find(|s| s.id == target_id)
-                    .map_or(0, |s| s.position);
+                let position = self.entry(&target_id).map_or(0, |s| s.position);
                 FullScene {
                     id: scene.id,
                     name: scene.name,

@@ -131,7 +131,7 @@ impl ContextCache {
             tracing::warn!(project = %key.project_id, "ignoring an unreadable context snapshot");
             return Ok(Lookup::Miss { expired: false });
         };
-        base.rebuild_name_index();
+        base.reindex();
         let entry = CacheEntry {
             base: Arc::new(base),
             built_at_ms,

@@ -84,8 +84,13 @@ pub fn apply(
         base.context.history = Arc::new(history);
     }
     if list_changed {
+        // The scene count and total duration are kept by the scene deltas; the rest of the
+        // project line is re-read (one row).
         let project = store.get_project(&project_id)?;
-        base.context.project = sections::project_section(&project, base.context.scene_list.iter());
+        let section = &mut base.context.project;
+        section.title = project.title;
+        section.user_id = project.user_id;
+        section.scene_count = base.context.scene_list.len();
         if !base.flags.memory {
             base.context.relationships = Arc::new(sections::relationships_from_order(
                 &base.context.scene_list.iter().cloned().collect::<Vec<_>>(),
@@ -107,30 +112,45 @@ fn upsert_scene(
     scene: Scene,
     work: &mut AnalysisWork,
 ) -> Result<Result<bool, NeedsRebuild>, ContextError> {
-    let mut renamed = true;
-    let existing = base
-        .context
-        .scene_list
-        .iter()
-        .position(|s| s.id == scene.id);
-    let list = &mut base.context.scene_list;
-    match existing {
-        Some(i) => {
-            if list[i].ord != scene.ord {
+    let renamed;
+    // Whether the recent scenes can be found among the old ones and this one (no list scan).
+    let mut recency_local = true;
+    match base.positions.get(&scene.id).copied() {
+        Some(position) => {
+            let Some(entry) = position
+                .checked_sub(1)
+                .and_then(|i| base.context.scene_list.get_mut(i))
+                .filter(|e| e.id == scene.id)
+            else {
+                return Ok(Err(NeedsRebuild::Significant(format!(
+                    "scene {} is not at its indexed position",
+                    scene.id
+                ))));
+            };
+            if entry.ord != scene.ord {
                 return Ok(Err(NeedsRebuild::Reordered(scene.id)));
             }
-            let entry = &mut list[i];
             renamed = entry.name != scene.name;
+            // A scene that went back in time may leave the recent ones for one not looked at.
+            recency_local = scene.updated_at >= entry.updated_at;
+            base.context.project.total_duration_frames +=
+                scene.duration_frames - entry.duration_frames;
             entry.name = scene.name.clone();
             entry.duration_frames = scene.duration_frames;
             entry.updated_at = scene.updated_at;
         }
         None => {
-            // Insert by (ord, id), as the store orders scenes.
-            let at = list
-                .iter()
-                .position(|s| (s.ord, s.id.as_str()) > (scene.ord, scene.id.as_str()))
-                .unwrap_or(list.len());
+            renamed = true;
+            let list = &mut base.context.scene_list;
+            // Insert by (ord, id), as the store orders scenes; a new scene usually goes last.
+            let key = (scene.ord, scene.id.as_str());
+            let at = if list.last().is_none_or(|s| (s.ord, s.id.as_str()) < key) {
+                list.len()
+            } else {
+                list.iter()
+                    .position(|s| (s.ord, s.id.as_str()) > key)
+                    .unwrap_or(list.len())
+            };
             list.insert(
                 at,
                 SceneListEntry {
@@ -142,27 +162,23 @@ fn upsert_scene(
                     ord: scene.ord,
                 },
             );
+            base.context.project.total_duration_frames += scene.duration_frames;
             if at + 1 < list.len() {
+                // Every later scene moved down one position, and its list line with it.
                 renumber(list);
                 recount_lines(base);
+                base.rebuild_positions();
+                recency_local = false;
+            } else {
+                base.positions.insert(scene.id.clone(), at + 1);
             }
         }
     }
-    let position = base
-        .context
-        .scene_list
-        .iter()
-        .find(|s| s.id == scene.id)
-        .map_or(0, |s| s.position);
-    let line = base
-        .context
-        .scene_list
-        .iter()
-        .find(|s| s.id == scene.id)
-        .map(|s| tokens::count_cached(&scene_list_line(s)))
-        .unwrap_or(0);
-    base.line_tokens.insert(scene.id.clone(), line);
-    refresh_full_scenes(store, base, Some(&scene), position, work)?;
+    let (position, line) = base.entry(&scene.id).map_or((0, 0), |s| {
+        (s.position, tokens::count_cached(&scene_list_line(s)))
+    });
+    base.set_line_tokens(&scene.id, line);
+    refresh_full_scenes(store, base, Some(&scene), position, recency_local, work)?;
     Ok(Ok(renamed))
 }
 
@@ -172,13 +188,24 @@ fn remove_scene(
     scene_id: &str,
     work: &mut AnalysisWork,
 ) -> Result<(), ContextError> {
+    base.remove_line_tokens(scene_id);
     let list = &mut base.context.scene_list;
-    if let Some(i) = list.iter().position(|s| s.id == scene_id) {
-        list.remove(i);
-        renumber(list);
+    let at = base
+        .positions
+        .remove(scene_id)
+        .and_then(|p| p.checked_sub(1))
+        .filter(|&i| list.get(i).is_some_and(|s| s.id == scene_id))
+        .or_else(|| list.iter().position(|s| s.id == scene_id));
+    if let Some(i) = at {
+        let removed = list.remove(i);
+        base.context.project.total_duration_frames -= removed.duration_frames;
+        if i < list.len() {
+            // Every later scene moved up one position, and its list line with it.
+            renumber(list);
+            recount_lines(base);
+            base.rebuild_positions();
+        }
     }
-    base.line_tokens.remove(scene_id);
-    recount_lines(base);
     base.code_tokens.remove(scene_id);
     base.analyses.remove(scene_id);
     if let Some(i) = base
@@ -189,7 +216,7 @@ fn remove_scene(
     {
         base.context.scenes_in_full.remove(i);
     }
-    refresh_full_scenes(store, base, None, 0, work)
+    refresh_full_scenes(store, base, None, 0, false, work)
 }
 
 /// Recounts every scene list line (after positions shifted).
@@ -200,6 +227,7 @@ fn recount_lines(base: &mut BaseContext) {
         .iter()
         .map(|s| (s.id.clone(), tokens::count_cached(&scene_list_line(s))))
         .collect();
+    base.scene_list_tokens = base.line_tokens.values().sum();
 }
 
 /// Positions follow list order; scene list lines embed them, so their tokens are recounted.
@@ -209,18 +237,41 @@ fn renumber(list: &mut imbl::Vector<SceneListEntry>) {
     }
 }
 
+/// The `n` most recent scenes after `changed` was updated in place or appended. Every other
+/// scene kept its time and position, so it ranked below the old recent ones and still does:
+/// the new ones are among the old ones and `changed`.
+fn recent_after_local_change(base: &BaseContext, changed: &str) -> Vec<String> {
+    let mut candidates: Vec<&SceneListEntry> = base
+        .context
+        .scenes_in_full
+        .iter()
+        .filter_map(|f| base.entry(&f.id))
+        .collect();
+    if !candidates.iter().any(|e| e.id == changed)
+        && let Some(e) = base.entry(changed)
+    {
+        candidates.push(e);
+    }
+    sections::most_recent(candidates, sections::RECENT_SCENES)
+}
+
 /// Keeps `scenes_in_full` (and the analyses behind the style section) in step with the list.
 fn refresh_full_scenes(
     store: &Store,
     base: &mut BaseContext,
     changed: Option<&Scene>,
     changed_position: usize,
+    recency_local: bool,
     work: &mut AnalysisWork,
 ) -> Result<(), ContextError> {
     let project_id = base.context.project.id.clone();
     if base.flags.relevant {
-        // The recent scenes: recompute which they are (one pass over the list, no code read).
-        let recent = sections::most_recent(base.context.scene_list.iter(), sections::RECENT_SCENES);
+        // The recent scenes: from the old ones and the changed one when that is enough, else
+        // one pass over the list (no code read).
+        let recent = match changed {
+            Some(c) if recency_local => recent_after_local_change(base, &c.id),
+            _ => sections::most_recent(base.context.scene_list.iter(), sections::RECENT_SCENES),
+        };
         let mut full = imbl::Vector::new();
         for id in &recent {
             let from_base = base
@@ -234,7 +285,7 @@ fn refresh_full_scenes(
                 (_, Some(s)) => s.code,
                 _ => store.get_scene(id)?.tsx_code,
             };
-            let entry = base.context.scene_list.iter().find(|s| &s.id == id);
+            let entry = base.entry(id);
             let (position, name) =
                 entry.map_or((0, String::new()), |e| (e.position, e.name.clone()));
             full.push_back(FullScene {

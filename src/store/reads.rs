@@ -181,12 +181,14 @@ impl Store {
         )
     }
 
-    /// The `n` most recently changed scenes (newest first), with code.
+    /// The `n` most recently changed scenes (newest first), with code. Ties go to the later
+    /// position, (ord, id) as the scene list orders them, so that a fresh build and an
+    /// incremental one pick the same scenes.
     pub fn recent_scenes(&self, project_id: &str, n: usize) -> Result<Vec<Scene>> {
         self.collect(
             &format!(
                 "SELECT {SCENE_COLUMNS} FROM scenes WHERE project_id = ?1
-                 ORDER BY updated_at DESC, ord DESC LIMIT ?2"
+                 ORDER BY updated_at DESC, ord DESC, id DESC LIMIT ?2"
             ),
             params![project_id, n as i64],
             scene_from_row,

@@ -181,6 +181,9 @@ fn a_new_engine_is_served_warm_from_the_persisted_snapshot() {
 }
 
 /// One write of each kind that can change a context.
+/// How many kinds of write `write_kind` makes.
+const WRITE_KINDS: usize = 11;
+
 fn write_kind(store: &mut Store, kind: usize, n: usize) -> &'static str {
     let scenes = store.list_scenes("demo-small").unwrap();
     match kind {
@@ -276,12 +279,40 @@ fn write_kind(store: &mut Store, kind: usize, n: usize) -> &'static str {
             }
             "forget"
         }
-        _ => {
+        7 => {
             store
                 .write(|w| w.update_project_title("demo-small", &format!("Title {n}")))
                 .unwrap();
             "title"
         }
+        8 => {
+            // Same order number as the second scene and an id that sorts first: the new scene
+            // lands between the first two, and every later scene moves down one position.
+            let mut s: Scene = scenes[0].clone();
+            s.id = format!("demo-small-mid-{n}");
+            s.name = format!("Inserted {n}");
+            s.ord = scenes.get(1).map_or(scenes[0].ord, |next| next.ord);
+            s.updated_at = editscope::util::now_ms();
+            store.write(|w| w.upsert_scene(&s)).unwrap();
+            "scene inserted mid-list"
+        }
+        9 => {
+            // Deleting the first scene moves every other scene up one position.
+            if scenes.len() > 2 {
+                store
+                    .write(|w| w.delete_scene(&scenes[0].id).map(|_| ()))
+                    .unwrap();
+            }
+            "first scene delete"
+        }
+        10 => {
+            let mut s: Scene = scenes[n % scenes.len()].clone();
+            s.name = format!("Renamed {n}");
+            s.updated_at = editscope::util::now_ms();
+            store.write(|w| w.upsert_scene(&s)).unwrap();
+            "scene rename"
+        }
+        _ => panic!("no write of kind {kind}"),
     }
 }
 
@@ -293,7 +324,7 @@ fn each_kind_of_write_invalidates_or_updates_the_cached_context() {
         flags.incremental = incremental;
         let mut e = engine(flags, Clock::System);
         e.build(&store, &req("scene 1")).unwrap();
-        for kind in 0..8 {
+        for kind in 0..WRITE_KINDS {
             let what = write_kind(&mut store, kind, kind);
             let built = e.build(&store, &req("scene 1")).unwrap();
             assert_ne!(
@@ -376,12 +407,13 @@ fn the_diff_between_builds_names_what_changed() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
     #[test]
-    fn served_contexts_always_equal_a_fresh_build(ops in proptest::collection::vec((0usize..9, 0usize..4), 1..14)) {
+    fn served_contexts_always_equal_a_fresh_build(ops in proptest::collection::vec((0..=WRITE_KINDS, 0usize..4), 1..14)) {
         let (_d, mut store) = seeded();
         let mut e = engine(Flags::OPTIMIZED, Clock::System);
         let prompts = ["scene 1", "make the last scene shorter", "change the intro", ""];
         for (i, (op, p)) in ops.into_iter().enumerate() {
-            if op < 8 {
+            // op == WRITE_KINDS: a build with no write before it.
+            if op < WRITE_KINDS {
                 write_kind(&mut store, op, i + 100);
             }
             let built = e.build(&store, &req(prompts[p])).unwrap();
