@@ -356,10 +356,7 @@ pub fn assemble(
         conversation: Arc::new(sections::conversation(&messages)),
         tokens: TokenCounts::default(),
     };
-    let mut line_tokens = imbl::HashMap::new();
-    for s in context.scene_list.iter() {
-        line_tokens.insert(s.id.clone(), tokens::count_cached(&scene_list_line(s)));
-    }
+    let line_tokens = scene_line_tokens(&context.scene_list);
     let mut code_tokens = imbl::HashMap::new();
     for s in context.scenes_in_full.iter() {
         code_tokens.insert(s.id.clone(), tokens::count_cached(&full_scene_text(s)));
@@ -385,6 +382,13 @@ pub fn assemble(
     Ok(base)
 }
 
+/// The token count of each scene list line, by scene id.
+fn scene_line_tokens(list: &imbl::Vector<SceneListEntry>) -> imbl::HashMap<String, usize> {
+    list.iter()
+        .map(|s| (s.id.clone(), tokens::count_cached(&scene_list_line(s))))
+        .collect()
+}
+
 /// Token counts of a base: small sections counted from their text, large ones summed from the
 /// per-scene memo.
 pub fn base_tokens(base: &BaseContext) -> TokenCounts {
@@ -406,17 +410,29 @@ impl BaseContext {
     /// index, the position index and the scene list's token sum.
     pub fn reindex(&mut self) {
         self.rebuild_name_index();
-        self.rebuild_positions();
-        self.scene_list_tokens = self.line_tokens.values().sum();
+        self.index_positions();
     }
 
-    pub fn rebuild_positions(&mut self) {
+    /// After a scene was inserted or deleted mid-list every later scene has a new position:
+    /// renumbers the list and brings along what follows positions, each list line's tokens (a
+    /// line shows its position), their sum and the position index.
+    pub fn positions_shifted(&mut self) {
+        for (i, s) in self.context.scene_list.iter_mut().enumerate() {
+            s.position = i + 1;
+        }
+        self.line_tokens = scene_line_tokens(&self.context.scene_list);
+        self.index_positions();
+    }
+
+    /// The position index and the scene list's token sum, from the list and its line tokens.
+    fn index_positions(&mut self) {
         self.positions = self
             .context
             .scene_list
             .iter()
             .map(|s| (s.id.clone(), s.position))
             .collect();
+        self.scene_list_tokens = self.line_tokens.values().sum();
     }
 
     /// The scene list entry of a scene, found through the position index.

@@ -115,6 +115,7 @@ fn upsert_scene(
     let renamed;
     // Whether the recent scenes can be found among the old ones and this one (no list scan).
     let mut recency_local = true;
+    let mut shifted = false;
     match base.positions.get(&scene.id).copied() {
         Some(position) => {
             let Some(entry) = position
@@ -165,9 +166,8 @@ fn upsert_scene(
             base.context.project.total_duration_frames += scene.duration_frames;
             if at + 1 < list.len() {
                 // Every later scene moved down one position, and its list line with it.
-                renumber(list);
-                recount_lines(base);
-                base.rebuild_positions();
+                base.positions_shifted();
+                shifted = true;
                 recency_local = false;
             } else {
                 base.positions.insert(scene.id.clone(), at + 1);
@@ -178,7 +178,13 @@ fn upsert_scene(
         (s.position, tokens::count_cached(&scene_list_line(s)))
     });
     base.set_line_tokens(&scene.id, line);
-    refresh_full_scenes(store, base, Some(&scene), position, recency_local, work)?;
+    let change = ListChange {
+        scene: Some(&scene),
+        position,
+        recency_local,
+        shifted,
+    };
+    refresh_full_scenes(store, base, change, work)?;
     Ok(Ok(renamed))
 }
 
@@ -196,14 +202,14 @@ fn remove_scene(
         .and_then(|p| p.checked_sub(1))
         .filter(|&i| list.get(i).is_some_and(|s| s.id == scene_id))
         .or_else(|| list.iter().position(|s| s.id == scene_id));
+    let mut shifted = false;
     if let Some(i) = at {
         let removed = list.remove(i);
         base.context.project.total_duration_frames -= removed.duration_frames;
         if i < list.len() {
             // Every later scene moved up one position, and its list line with it.
-            renumber(list);
-            recount_lines(base);
-            base.rebuild_positions();
+            base.positions_shifted();
+            shifted = true;
         }
     }
     base.code_tokens.remove(scene_id);
@@ -216,25 +222,25 @@ fn remove_scene(
     {
         base.context.scenes_in_full.remove(i);
     }
-    refresh_full_scenes(store, base, None, 0, false, work)
+    let change = ListChange {
+        scene: None,
+        position: 0,
+        recency_local: false,
+        shifted,
+    };
+    refresh_full_scenes(store, base, change, work)
 }
 
-/// Recounts every scene list line (after positions shifted).
-fn recount_lines(base: &mut BaseContext) {
-    base.line_tokens = base
-        .context
-        .scene_list
-        .iter()
-        .map(|s| (s.id.clone(), tokens::count_cached(&scene_list_line(s))))
-        .collect();
-    base.scene_list_tokens = base.line_tokens.values().sum();
-}
-
-/// Positions follow list order; scene list lines embed them, so their tokens are recounted.
-fn renumber(list: &mut imbl::Vector<SceneListEntry>) {
-    for (i, s) in list.iter_mut().enumerate() {
-        s.position = i + 1;
-    }
+/// What one scene delta did to the scene list, as far as the scenes in full care.
+struct ListChange<'a> {
+    /// The scene inserted or updated; `None` for a delete.
+    scene: Option<&'a Scene>,
+    /// Its 1-based list position (0 for a delete).
+    position: usize,
+    /// The recent scenes are among the old ones and `scene`: no list scan needed.
+    recency_local: bool,
+    /// An insert or delete mid-list moved every later scene.
+    shifted: bool,
 }
 
 /// The `n` most recent scenes after `changed` was updated in place or appended. Every other
@@ -259,17 +265,16 @@ fn recent_after_local_change(base: &BaseContext, changed: &str) -> Vec<String> {
 fn refresh_full_scenes(
     store: &Store,
     base: &mut BaseContext,
-    changed: Option<&Scene>,
-    changed_position: usize,
-    recency_local: bool,
+    change: ListChange<'_>,
     work: &mut AnalysisWork,
 ) -> Result<(), ContextError> {
     let project_id = base.context.project.id.clone();
+    let changed = change.scene;
     if base.flags.relevant {
         // The recent scenes: from the old ones and the changed one when that is enough, else
         // one pass over the list (no code read).
         let recent = match changed {
-            Some(c) if recency_local => recent_after_local_change(base, &c.id),
+            Some(c) if change.recency_local => recent_after_local_change(base, &c.id),
             _ => sections::most_recent(base.context.scene_list.iter(), sections::RECENT_SCENES),
         };
         let mut full = imbl::Vector::new();
@@ -313,7 +318,7 @@ fn refresh_full_scenes(
             let full = FullScene {
                 id: scene.id.clone(),
                 name: scene.name.clone(),
-                position: changed_position,
+                position: change.position,
                 reason: FullReason::All,
                 code: scene.tsx_code.clone(),
             };
@@ -334,32 +339,33 @@ fn refresh_full_scenes(
             {
                 Some(i) => base.context.scenes_in_full[i] = full,
                 None => {
-                    let at = changed_position
+                    let at = change
+                        .position
                         .saturating_sub(1)
                         .min(base.context.scenes_in_full.len());
                     base.context.scenes_in_full.insert(at, full);
                 }
             }
         }
-        // Positions may have shifted: re-stamp them from the list when they differ.
-        let list = &base.context.scene_list;
-        let shifted = base
-            .context
-            .scenes_in_full
-            .iter()
-            .zip(list.iter())
-            .any(|(f, l)| f.id != l.id || f.position != l.position || f.name != l.name);
-        if shifted {
-            let mut full = imbl::Vector::new();
-            for l in list.iter() {
-                if let Some(f) = base.context.scenes_in_full.iter().find(|f| f.id == l.id) {
-                    let mut f = f.clone();
-                    f.position = l.position;
-                    f.name = l.name.clone();
-                    full.push_back(f);
-                }
-            }
-            base.context.scenes_in_full = full;
+        // Every scene is in full here: after a shift, re-stamp their positions from the list.
+        // (A rename or an append changes only the changed scene's entry, replaced above.)
+        if change.shifted {
+            // Through the position index: a search of the list per scene was quadratic.
+            let mut full: Vec<FullScene> = base
+                .context
+                .scenes_in_full
+                .iter()
+                .filter_map(|f| {
+                    let entry = base.entry(&f.id)?;
+                    Some(FullScene {
+                        position: entry.position,
+                        name: entry.name.clone(),
+                        ..f.clone()
+                    })
+                })
+                .collect();
+            full.sort_by_key(|f| f.position);
+            base.context.scenes_in_full = full.into_iter().collect();
             base.code_tokens = imbl::HashMap::new();
             for s in base.context.scenes_in_full.iter() {
                 base.code_tokens

@@ -180,10 +180,10 @@ fn a_new_engine_is_served_warm_from_the_persisted_snapshot() {
     assert!(second.context.same_content(&first.context));
 }
 
-/// One write of each kind that can change a context.
 /// How many kinds of write `write_kind` makes.
 const WRITE_KINDS: usize = 11;
 
+/// One write of each kind that can change a context.
 fn write_kind(store: &mut Store, kind: usize, n: usize) -> &'static str {
     let scenes = store.list_scenes("demo-small").unwrap();
     match kind {
@@ -318,10 +318,13 @@ fn write_kind(store: &mut Store, kind: usize, n: usize) -> &'static str {
 
 #[test]
 fn each_kind_of_write_invalidates_or_updates_the_cached_context() {
-    for incremental in [false, true] {
+    // Without `relevant` every scene is in full, which the incremental update keeps in step
+    // on its own path.
+    for (incremental, relevant) in [(false, true), (true, true), (true, false)] {
         let (_d, mut store) = seeded();
         let mut flags = Flags::OPTIMIZED;
         flags.incremental = incremental;
+        flags.relevant = relevant;
         let mut e = engine(flags, Clock::System);
         e.build(&store, &req("scene 1")).unwrap();
         for kind in 0..WRITE_KINDS {
@@ -335,7 +338,7 @@ fn each_kind_of_write_invalidates_or_updates_the_cached_context() {
             let fresh = ContextEngine::fresh(&store, &req("scene 1"), flags).unwrap();
             assert!(
                 built.context.same_content(&fresh.context),
-                "{what} (incremental {incremental}): {:?}",
+                "{what} (incremental {incremental}, relevant {relevant}): {:?}",
                 diff(&fresh.context, &built.context).unified
             );
             if incremental && what != "title" {
