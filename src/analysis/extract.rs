@@ -361,25 +361,25 @@ fn attribute_number(attribute: &JSXAttribute<'_>, consts: &Consts) -> Option<f64
 }
 
 /// The first family of a CSS font list: `"'Inter', sans-serif"` -> `Inter`.
-pub(crate) fn first_family(value: &str) -> Option<String> {
+pub fn first_family(value: &str) -> Option<String> {
     let first = value.split(',').next()?.trim();
     let unquoted = first.trim_matches(|c| c == '"' || c == '\'').trim();
     (!unquoted.is_empty()).then(|| unquoted.to_string())
 }
 
 /// `"48px"` or `"48"` -> 48. Other units (rem, em, %, vw) depend on context and are skipped.
-pub(crate) fn parse_px(value: &str) -> Option<f64> {
+pub fn parse_px(value: &str) -> Option<f64> {
     let trimmed = value.trim();
     let number = trimmed.strip_suffix("px").unwrap_or(trimmed).trim();
     number.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-fn collapse_whitespace(text: &str) -> String {
+pub fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// JSX text keeps HTML entities as written; decode the ones scene authors use.
-fn decode_entities(text: &str) -> String {
+pub fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
     }
@@ -390,33 +390,4 @@ fn decode_entities(text: &str) -> String {
         .replace("&apos;", "'")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_family_strips_quotes_and_fallbacks() {
-        assert_eq!(first_family("Inter, sans-serif").as_deref(), Some("Inter"));
-        assert_eq!(
-            first_family("'Playfair Display', serif").as_deref(),
-            Some("Playfair Display")
-        );
-        assert_eq!(first_family("\"SF Pro\"").as_deref(), Some("SF Pro"));
-        assert_eq!(first_family(" , serif"), None);
-    }
-
-    #[test]
-    fn px_values() {
-        assert_eq!(parse_px("48px"), Some(48.0));
-        assert_eq!(parse_px(" 12.5 "), Some(12.5));
-        assert_eq!(parse_px("3rem"), None);
-    }
-
-    #[test]
-    fn entities_decode() {
-        assert_eq!(decode_entities("Tom &amp; Jerry&apos;s"), "Tom & Jerry's");
-        assert_eq!(collapse_whitespace("  a \n   b\t"), "a b");
-    }
 }

@@ -8,10 +8,16 @@
 //! [`SceneAnalysis::parse_errors`] saying how trustworthy it is.
 
 mod check;
-mod colors;
-mod extract;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod colors;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod extract;
 mod summary;
-pub(crate) mod values;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod values;
 pub(crate) mod walk;
 
 use std::cell::RefCell;
@@ -139,6 +145,3 @@ pub fn confidence(analysis: &SceneAnalysis) -> f64 {
         base
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -221,7 +221,9 @@ fn memory_entries(count: usize) -> Vec<MemoryEntry> {
 }
 
 /// CPU time (user + system) of the whole process so far.
-fn process_cpu_time() -> Option<Duration> {
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub fn process_cpu_time() -> Option<Duration> {
     // /proc/self/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the
     // command name, which is in parentheses and may itself contain spaces.
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -238,24 +240,12 @@ fn process_cpu_time() -> Option<Duration> {
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
 /// A `kB` field of /proc/self/status (`VmRSS`, `VmHWM`).
-fn proc_status_kib(field: &str) -> Option<u64> {
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub fn proc_status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status.lines().find_map(|line| {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
         rest.trim().trim_end_matches("kB").trim().parse().ok()
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_its_own_resident_memory_and_cpu_time_on_linux() {
-        if cfg!(target_os = "linux") {
-            assert!(proc_status_kib("VmRSS").is_some_and(|kib| kib > 0));
-            assert!(process_cpu_time().is_some());
-        }
-        assert_eq!(proc_status_kib("NoSuchField"), None);
-    }
 }

@@ -15,7 +15,9 @@ pub mod app;
 pub mod format;
 pub mod keys;
 pub mod logging;
-mod panels;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod panels;
 mod popups;
 pub mod state;
 pub mod stats;

@@ -15,3 +15,4 @@ mod offline_backend;
 mod scripted_server;
 mod store;
 mod tui;
+mod unit;

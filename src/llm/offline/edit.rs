@@ -13,7 +13,7 @@ use crate::llm::StyleHints;
 
 /// A part of a scene a request can name.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Part {
+pub enum Part {
     Title,
     Subtitle,
     Background,
@@ -41,7 +41,7 @@ impl Part {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum ColorSource {
+pub enum ColorSource {
     /// Written in the request: `#2563EB`, `rgb(...)`.
     Literal(String),
     /// Named in words: "dark navy".
@@ -51,13 +51,13 @@ pub(super) enum ColorSource {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum FontSource {
+pub enum FontSource {
     Literal(String),
     Preference(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AddKind {
+pub enum AddKind {
     Subtitle,
     Heading,
     Button,
@@ -65,7 +65,7 @@ pub(super) enum AddKind {
 
 /// One change a request asks for.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Operation {
+pub enum Operation {
     Color { part: Part, color: ColorSource },
     Text { part: Part, text: String },
     FontFamily { part: Part, font: FontSource },
@@ -90,7 +90,7 @@ impl Operation {
 }
 
 /// Reads every operation in `request`. `Err` says why nothing usable was found.
-pub(super) fn parse_operations(request: &str) -> Result<Vec<Operation>, String> {
+pub fn parse_operations(request: &str) -> Result<Vec<Operation>, String> {
     let mut operations = Vec::new();
     let mut problems = Vec::new();
     let mut carried: Option<Part> = None;
@@ -1283,72 +1283,4 @@ fn remove_patches(
         vec![patch],
         format!("removed the {} <{}>{shown}", part.label(), element.name),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_compound_requests() {
-        let ops = parse_operations("make the title blue and bigger").expect("ops");
-        assert_eq!(ops.len(), 2);
-        assert!(matches!(
-            &ops[0],
-            Operation::Color {
-                part: Part::Title,
-                ..
-            }
-        ));
-        assert!(
-            matches!(&ops[1], Operation::FontScale { part: Part::Title, factor } if (*factor - 1.25).abs() < 1e-9)
-        );
-    }
-
-    #[test]
-    fn quotes_are_kept_whole() {
-        let ops = parse_operations("change the headline to 'Fast, simple and yours'").expect("ops");
-        assert_eq!(
-            ops,
-            vec![Operation::Text {
-                part: Part::Title,
-                text: "Fast, simple and yours".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn recognises_each_kind() {
-        let one = |r: &str| parse_operations(r).expect(r).remove(0);
-        assert!(matches!(
-            one("use our brand color for the title"),
-            Operation::Color {
-                color: ColorSource::Preference("brand_color"),
-                ..
-            }
-        ));
-        assert!(matches!(
-            one("make the background dark navy"),
-            Operation::Color {
-                part: Part::Background,
-                ..
-            }
-        ));
-        assert!(
-            matches!(one("use Poppins for the title"), Operation::FontFamily { part: Part::Title, font: FontSource::Literal(f) } if f == "Poppins")
-        );
-        assert!(
-            matches!(one("set the title font size to 64"), Operation::FontSize { size, .. } if size == 64.0)
-        );
-        assert!(
-            matches!(one("add a subtitle saying 'Now in beta'"), Operation::Add { kind: AddKind::Subtitle, text } if text == "Now in beta")
-        );
-        assert!(
-            matches!(one("remove the logo"), Operation::Remove { part: Part::Named(w) } if w == "logo")
-        );
-        assert!(
-            matches!(one("replace 'Old' with 'New'"), Operation::Text { part: Part::WithText(o), text } if o == "Old" && text == "New")
-        );
-        assert!(parse_operations("make it better").is_err());
-    }
 }

@@ -23,14 +23,26 @@
 //! Deterministic: the same request on a backend in the same cache state gives the same value,
 //! usage and timing. Only the cache makes a repeated prompt cheaper, as a provider's would.
 
-mod edit;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod edit;
 mod latency;
-mod new_scene;
-mod patch;
-mod retime;
-mod scene_model;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod new_scene;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod patch;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod retime;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod scene_model;
 mod select;
-mod words;
+// pub for the unit tests in tests/it/unit; not API.
+#[doc(hidden)]
+pub mod words;
 
 use std::time::{Duration, Instant};
 

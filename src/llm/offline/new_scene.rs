@@ -198,7 +198,7 @@ export const {component}: React.FC = () => {{
 
 /// The scene's name and headline from the request: quoted text is the headline; otherwise the
 /// words after "about" / "called" / "for" / "saying"; otherwise the kind of scene named.
-fn name_and_headline(prompt: &str) -> (String, String) {
+pub fn name_and_headline(prompt: &str) -> (String, String) {
     let quoted = words::quoted(prompt);
     let plain = words::without_quotes(prompt);
     let lower = plain.to_lowercase();
@@ -276,7 +276,7 @@ fn short_name(headline: &str) -> String {
 }
 
 /// "pricing plans" -> "PricingPlansScene" (a valid component identifier).
-fn component_name(name: &str) -> String {
+pub fn component_name(name: &str) -> String {
     let mut out: String = name
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|part| !part.is_empty())
@@ -292,33 +292,4 @@ fn component_name(name: &str) -> String {
     }
     out.push_str("Scene");
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_headlines() {
-        assert_eq!(
-            name_and_headline("add a pricing scene"),
-            ("Pricing".into(), "Pricing".into())
-        );
-        assert_eq!(
-            name_and_headline("add a scene about our new analytics dashboard"),
-            (
-                "Our New Analytics Dashboard".into(),
-                "Our New Analytics Dashboard".into()
-            )
-        );
-        assert_eq!(
-            name_and_headline("add an outro"),
-            ("Outro".into(), "Thanks for watching".into())
-        );
-        assert_eq!(
-            name_and_headline("add a closing scene saying 'See you soon'"),
-            ("See you soon".into(), "See you soon".into())
-        );
-        assert_eq!(component_name("3 things"), "New3ThingsScene");
-    }
 }

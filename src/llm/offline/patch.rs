@@ -4,7 +4,7 @@ use super::scene_model::Range;
 
 /// Replace `range` of the code with `text` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Patch {
+pub struct Patch {
     pub range: Range,
     pub text: String,
 }
@@ -24,7 +24,7 @@ impl Patch {
 
 /// Applies patches to `code`. Patches must not overlap (identical ones are applied once);
 /// `Err` names the first conflict, so a bug shows up as an error rather than as broken code.
-pub(super) fn apply(code: &str, mut patches: Vec<Patch>) -> Result<String, String> {
+pub fn apply(code: &str, mut patches: Vec<Patch>) -> Result<String, String> {
     patches.sort_by_key(|p| (p.range.start, p.range.end));
     patches.dedup();
     for pair in patches.windows(2) {
@@ -60,7 +60,7 @@ pub(super) fn apply(code: &str, mut patches: Vec<Patch>) -> Result<String, Strin
 }
 
 /// The whitespace that starts the line containing `offset`.
-pub(super) fn indentation_at(code: &str, offset: usize) -> &str {
+pub fn indentation_at(code: &str, offset: usize) -> &str {
     let line_start = code[..offset.min(code.len())]
         .rfind('\n')
         .map_or(0, |i| i + 1);
@@ -70,55 +70,10 @@ pub(super) fn indentation_at(code: &str, offset: usize) -> &str {
 }
 
 /// Start of the line containing `offset`, if only whitespace precedes `offset` on it.
-pub(super) fn blank_line_start(code: &str, offset: usize) -> Option<usize> {
+pub fn blank_line_start(code: &str, offset: usize) -> Option<usize> {
     let line_start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
     code[line_start..offset]
         .chars()
         .all(|c| c == ' ' || c == '\t')
         .then_some(line_start)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r(start: usize, end: usize) -> Range {
-        Range { start, end }
-    }
-
-    #[test]
-    fn applies_in_order_and_rejects_overlaps() {
-        let code = "abcdef";
-        let out = apply(
-            code,
-            vec![
-                Patch::replace(r(4, 6), "XY"),
-                Patch::insert(0, ">"),
-                Patch::replace(r(1, 2), ""),
-            ],
-        );
-        assert_eq!(out.as_deref(), Ok(">acdXY"));
-        assert!(
-            apply(
-                code,
-                vec![Patch::replace(r(0, 3), "x"), Patch::replace(r(2, 4), "y")]
-            )
-            .is_err()
-        );
-        assert!(apply(code, vec![Patch::replace(r(0, 9), "x")]).is_err());
-        // The same patch twice is applied once.
-        let twice = apply(
-            code,
-            vec![Patch::replace(r(0, 1), "z"), Patch::replace(r(0, 1), "z")],
-        );
-        assert_eq!(twice.as_deref(), Ok("zbcdef"));
-    }
-
-    #[test]
-    fn lines() {
-        let code = "a\n    <b>\n  x </c>";
-        assert_eq!(indentation_at(code, 6), "    ");
-        assert_eq!(blank_line_start(code, 6), Some(2));
-        assert_eq!(blank_line_start(code, code.len() - 4), None);
-    }
 }

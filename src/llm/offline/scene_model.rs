@@ -20,7 +20,7 @@ use crate::analysis::walk::{Visitor, walk_program};
 
 /// A half-open byte range `[start, end)` of the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(super) struct Range {
+pub struct Range {
     pub start: usize,
     pub end: usize,
 }

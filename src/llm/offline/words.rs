@@ -4,7 +4,7 @@
 pub(super) const FPS: f64 = 30.0;
 
 /// Lowercase words of `text`: letters, digits, `#` and decimal points; everything else splits.
-pub(super) fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<String> {
     let cleaned: String = text
         .chars()
         .map(|c| {
@@ -33,7 +33,7 @@ const QUOTE_PAIRS: &[(char, char)] =
 
 /// Quoted passages of a request, in order: `"..."`, `'...'`, `“...”`, `‘...’`. An apostrophe
 /// inside a word (`don't`) does not open a quote.
-pub(super) fn quoted(text: &str) -> Vec<String> {
+pub fn quoted(text: &str) -> Vec<String> {
     quoted_ranges(text)
         .into_iter()
         .map(|(start, end)| text[start..end].to_string())
@@ -42,7 +42,7 @@ pub(super) fn quoted(text: &str) -> Vec<String> {
 }
 
 /// `text` with its quoted passages blanked out, for keyword matching.
-pub(super) fn without_quotes(text: &str) -> String {
+pub fn without_quotes(text: &str) -> String {
     let mut out = text.to_string();
     for (start, end) in quoted_ranges(text).into_iter().rev() {
         // The delimiters are one char each side; blank them too.
@@ -85,7 +85,7 @@ fn quoted_ranges(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// A number written as digits or as a small English number word.
-pub(super) fn number(word: &str) -> Option<f64> {
+pub fn number(word: &str) -> Option<f64> {
     if let Ok(n) = word.parse::<f64>() {
         return n.is_finite().then_some(n);
     }
@@ -123,7 +123,7 @@ pub(super) fn number(word: &str) -> Option<f64> {
 }
 
 /// An ordinal word: `first` = 1, `2nd` = 2, ... `tenth` = 10.
-pub(super) fn ordinal(word: &str) -> Option<usize> {
+pub fn ordinal(word: &str) -> Option<usize> {
     const NAMES: &[&str] = &[
         "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
         "tenth",
@@ -141,14 +141,14 @@ pub(super) fn ordinal(word: &str) -> Option<usize> {
 
 /// A length of time named in a request.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Duration {
+pub struct Duration {
     pub frames: i64,
     /// "by 1 second": a change relative to the current length, not a new length.
     pub relative: bool,
 }
 
 /// The first duration in `words`: "2 seconds", "2.5s", "90 frames", "a second", "by 1 second".
-pub(super) fn duration(words: &[String]) -> Option<Duration> {
+pub fn duration(words: &[String]) -> Option<Duration> {
     for (i, word) in words.iter().enumerate() {
         let (amount, unit) = match split_unit(word) {
             Some(split) => split,
@@ -178,7 +178,7 @@ pub(super) fn duration(words: &[String]) -> Option<Duration> {
 }
 
 /// Frames per unit word.
-fn unit_scale(word: &str) -> Option<f64> {
+pub fn unit_scale(word: &str) -> Option<f64> {
     match word {
         "second" | "seconds" | "sec" | "secs" | "s" => Some(FPS),
         "frame" | "frames" | "f" => Some(1.0),
@@ -237,13 +237,13 @@ const PALETTE: &[(&str, &str)] = &[
 
 /// A color named in words, with how it was named ("dark navy").
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct NamedColor {
+pub struct NamedColor {
     pub hex: String,
     pub words: String,
 }
 
 /// The last color word of `words` (with a `dark`/`light` modifier right before it), as hex.
-pub(super) fn color_word(words: &[String]) -> Option<NamedColor> {
+pub fn color_word(words: &[String]) -> Option<NamedColor> {
     let (i, hex) = words.iter().enumerate().rev().find_map(|(i, w)| {
         PALETTE
             .iter()
@@ -264,7 +264,7 @@ pub(super) fn color_word(words: &[String]) -> Option<NamedColor> {
 }
 
 /// A hex (`#2563eb`) or functional (`rgb(...)`) color written literally in the request.
-pub(super) fn literal_color(text: &str) -> Option<String> {
+pub fn literal_color(text: &str) -> Option<String> {
     for token in text.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
         let token = token.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '#');
         if let Some(hex) = crate::analysis::normalise_hex(token) {
@@ -295,7 +295,7 @@ fn mix(hex: &str, target: (u8, u8, u8), amount: f64) -> String {
 }
 
 /// Relative luminance (0 dark .. 1 light) of a `#RRGGBB` color; `None` for other notations.
-pub(super) fn luminance(hex: &str) -> Option<f64> {
+pub fn luminance(hex: &str) -> Option<f64> {
     let hex = crate::analysis::normalise_hex(hex)?;
     let channel = |i: usize| {
         u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16)
@@ -317,124 +317,4 @@ pub(super) fn title_case(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn w(text: &str) -> Vec<String> {
-        words(text)
-    }
-
-    #[test]
-    fn splits_words() {
-        assert_eq!(
-            w("Make scene 2's title BLUE!"),
-            vec!["make", "scene", "2", "title", "blue"]
-        );
-        assert_eq!(w("trim to 2.5s."), vec!["trim", "to", "2.5s"]);
-    }
-
-    #[test]
-    fn quotes_delimit_text() {
-        assert_eq!(
-            quoted("change the headline to 'Ship faster'"),
-            vec!["Ship faster"]
-        );
-        assert_eq!(
-            quoted("say “Hello, world” and \"Bye\""),
-            vec!["Hello, world", "Bye"]
-        );
-        assert!(quoted("don't touch the user's title").is_empty());
-        assert_eq!(quoted("rename it to 'Don't stop'"), vec!["Don't stop"]);
-        assert_eq!(without_quotes("make 'Blue sky' red"), "make   red");
-    }
-
-    #[test]
-    fn durations() {
-        let d = |t: &str| duration(&w(t));
-        assert_eq!(
-            d("trim scene 3 to 2 seconds"),
-            Some(Duration {
-                frames: 60,
-                relative: false
-            })
-        );
-        assert_eq!(
-            d("make it 90 frames"),
-            Some(Duration {
-                frames: 90,
-                relative: false
-            })
-        );
-        assert_eq!(
-            d("shorten by a second"),
-            Some(Duration {
-                frames: 30,
-                relative: true
-            })
-        );
-        assert_eq!(
-            d("2.5s long"),
-            Some(Duration {
-                frames: 75,
-                relative: false
-            })
-        );
-        assert_eq!(
-            d("last four seconds"),
-            Some(Duration {
-                frames: 120,
-                relative: false
-            })
-        );
-        assert_eq!(d("make scene 2 blue"), None);
-    }
-
-    #[test]
-    fn ordinals_and_numbers() {
-        assert_eq!(ordinal("second"), Some(2));
-        assert_eq!(ordinal("3rd"), Some(3));
-        assert_eq!(ordinal("last"), None);
-        assert_eq!(number("seven"), Some(7.0));
-        assert_eq!(number("42"), Some(42.0));
-    }
-
-    #[test]
-    fn colors() {
-        assert_eq!(
-            color_word(&w("make the title blue")).map(|c| c.hex),
-            Some("#2563EB".into())
-        );
-        let navy = color_word(&w("background dark navy")).expect("navy");
-        assert_eq!(navy.words, "dark navy");
-        assert_eq!(navy.hex, "#122353");
-        assert_eq!(literal_color("use #2563eb please"), Some("#2563EB".into()));
-        assert_eq!(
-            literal_color("rgb(1, 2, 3) now"),
-            Some("rgb(1, 2, 3)".into())
-        );
-        assert!(luminance("#000000").is_some_and(|l| l < 0.01));
-        assert!(luminance("#FFFFFF").is_some_and(|l| l > 0.99));
-    }
-
-    #[test]
-    fn every_unit_of_a_duration_is_a_quantity_for_target_resolution() {
-        // The offline model reads "6 seconds" as a duration; the context must then not read
-        // "scene 6 seconds" as scene 6, or the two would target different scenes.
-        let candidates = [
-            "s", "sec", "secs", "second", "seconds", "min", "minute", "minutes", "f", "frame",
-            "frames", "ms", "hour", "beats",
-        ];
-        for word in candidates {
-            if unit_scale(word).is_some() {
-                assert!(
-                    crate::context::target::is_quantity_unit(word),
-                    "{word} is a duration unit but not a quantity unit"
-                );
-            }
-        }
-        assert!(!crate::context::target::is_quantity_unit("title"));
-    }
 }

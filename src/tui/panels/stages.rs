@@ -21,8 +21,8 @@ const WIDE: u16 = 76;
 const NAME_W: usize = 15;
 const TIME_W: usize = 15;
 
-const REAL_GLYPH: char = '█';
-const SIM_GLYPH: char = '▒';
+pub const REAL_GLYPH: char = '█';
+pub const SIM_GLYPH: char = '▒';
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum RowState {
@@ -103,7 +103,7 @@ fn rows(state: &AppState) -> (Vec<Row>, Option<&RunSummary>) {
 }
 
 /// A waterfall bar: blank up to the stage's start, then the stage's length in eighths.
-fn bar(offset: f64, ms: f64, scale: f64, width: usize, glyph: char) -> (String, String) {
+pub fn bar(offset: f64, ms: f64, scale: f64, width: usize, glyph: char) -> (String, String) {
     if width == 0 || scale <= 0.0 {
         return (String::new(), String::new());
     }
@@ -379,22 +379,4 @@ fn draw_sparkline(frame: &mut Frame, area: Rect, state: &AppState) {
         s,
     );
     frame.render_widget(Paragraph::new(Span::styled(range, theme::dim())), r);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bars_start_at_their_offset_and_scale_to_the_run() {
-        let (pad, filled) = bar(0.0, 50.0, 100.0, 10, REAL_GLYPH);
-        assert_eq!((pad.as_str(), filled.as_str()), ("", "█████"));
-        let (pad, filled) = bar(50.0, 50.0, 100.0, 10, SIM_GLYPH);
-        assert_eq!((pad.len(), filled.as_str()), (5, "▒▒▒▒▒"));
-        // A stage too short for a cell still shows that it ran.
-        let (_, filled) = bar(0.0, 0.01, 100.0, 10, REAL_GLYPH);
-        assert_eq!(filled, "▏");
-        let (_, filled) = bar(0.0, 0.0, 100.0, 10, REAL_GLYPH);
-        assert_eq!(filled, "");
-    }
 }

@@ -1,0 +1,103 @@
+//! Unit tests of `editscope::llm::http`: retries, URLs, timeouts, excerpts and answer timing.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+use editscope::llm::http::{
+    AnswerBuilder, DEFAULT_REQUEST_TIMEOUT, MAX_BACKOFF, MAX_RETRY_AFTER, backoff_delay,
+    connect_timeout_for, endpoint_url, excerpt, is_local_base_url, is_retryable,
+    request_timeout_from_secs, retry_after,
+};
+
+#[test]
+fn backoff_doubles_and_is_capped() {
+    let initial = Duration::from_millis(100);
+    assert_eq!(backoff_delay(initial, 1, 1.0), Duration::from_millis(100));
+    assert_eq!(backoff_delay(initial, 2, 1.0), Duration::from_millis(200));
+    assert_eq!(backoff_delay(initial, 3, 0.5), Duration::from_millis(200));
+    assert_eq!(backoff_delay(initial, 40, 1.0), MAX_BACKOFF);
+}
+
+#[test]
+fn retry_after_reads_seconds_and_milliseconds_and_caps() {
+    let mut headers = HeaderMap::new();
+    assert_eq!(retry_after(&headers), None);
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+    assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
+    assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
+    headers.insert(
+        RETRY_AFTER,
+        HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+    );
+    assert_eq!(retry_after(&headers), None);
+    headers.insert("retry-after-ms", HeaderValue::from_static("250"));
+    assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
+}
+
+#[test]
+fn only_rate_limits_and_server_errors_are_retried() {
+    assert!(is_retryable(StatusCode::TOO_MANY_REQUESTS));
+    assert!(is_retryable(StatusCode::INTERNAL_SERVER_ERROR));
+    assert!(is_retryable(
+        StatusCode::from_u16(529).unwrap_or(StatusCode::OK)
+    ));
+    assert!(!is_retryable(StatusCode::UNAUTHORIZED));
+    assert!(!is_retryable(StatusCode::BAD_REQUEST));
+}
+
+#[test]
+fn local_base_urls_are_recognised() {
+    assert!(is_local_base_url("http://localhost:11434/v1"));
+    assert!(is_local_base_url("http://127.0.0.1:8080"));
+    assert!(is_local_base_url("http://[::1]:8000/v1"));
+    assert!(!is_local_base_url("https://api.openai.com/v1"));
+    assert!(!is_local_base_url("https://localhost.evil.example"));
+    assert!(!is_local_base_url("not a url"));
+}
+
+#[test]
+fn endpoint_url_joins_with_one_slash() {
+    assert_eq!(
+        endpoint_url("https://api.openai.com/v1/", "/chat/completions"),
+        "https://api.openai.com/v1/chat/completions"
+    );
+    assert_eq!(
+        endpoint_url("http://x", "v1/messages"),
+        "http://x/v1/messages"
+    );
+}
+
+#[test]
+fn bad_timeouts_fall_back_to_the_default() {
+    assert_eq!(request_timeout_from_secs(-1.0), DEFAULT_REQUEST_TIMEOUT);
+    assert_eq!(request_timeout_from_secs(f64::NAN), DEFAULT_REQUEST_TIMEOUT);
+    assert_eq!(request_timeout_from_secs(0.0), DEFAULT_REQUEST_TIMEOUT);
+    assert_eq!(request_timeout_from_secs(1.5), Duration::from_millis(1500));
+    assert_eq!(
+        connect_timeout_for(Duration::from_millis(300)),
+        Duration::from_millis(300)
+    );
+}
+
+#[test]
+fn excerpt_cuts_on_characters() {
+    assert_eq!(excerpt("  héllo  ", 10), "héllo");
+    assert_eq!(excerpt("héllo", 2), "hé…");
+}
+
+#[test]
+fn answer_timing_counts_from_the_send_to_the_first_non_empty_delta() {
+    let sent = Instant::now();
+    let mut builder = AnswerBuilder::new(sent);
+    builder.push_text("", sent + Duration::from_millis(10));
+    builder.push_text("Hi", sent + Duration::from_millis(50));
+    builder.push_text(" there", sent + Duration::from_millis(70));
+    let answer = builder.finish(sent + Duration::from_millis(100));
+    assert_eq!(answer.text, "Hi there");
+    assert!((answer.timing.ttft_ms - 50.0).abs() < 1e-6);
+    assert!((answer.timing.total_ms - 100.0).abs() < 1e-6);
+    assert!(!answer.timing.simulated);
+}
