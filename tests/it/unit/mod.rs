@@ -14,6 +14,7 @@ mod analysis_values;
 mod context_flags;
 mod context_prefs;
 mod context_target;
+mod context_tokens;
 mod generate_rng;
 mod llm_anthropic;
 mod llm_http;
