@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::scene_refs::intro_and_logo;
 use crate::scripted_server::{Captured, Reply, Step, TestServer};
 
 use editscope::llm::anthropic::{AnthropicClient, AnthropicConfig};
 use editscope::llm::http::HttpSettings;
 use editscope::llm::{
-    ChatPrompt, LlmClient, LlmError, SceneRef, Tool, ToolDecision, ToolSelectionRequest, Usage,
+    ChatPrompt, LlmClient, LlmError, Tool, ToolDecision, ToolSelectionRequest, Usage,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -122,20 +123,7 @@ fn prompt() -> ChatPrompt {
 fn tool_request() -> ToolSelectionRequest {
     ToolSelectionRequest {
         user_prompt: "make the intro five seconds".to_string(),
-        scenes: vec![
-            SceneRef {
-                id: "s-intro".to_string(),
-                name: "Intro".to_string(),
-                position: 1,
-                duration_frames: 90,
-            },
-            SceneRef {
-                id: "s-logo".to_string(),
-                name: "Logo reveal".to_string(),
-                position: 2,
-                duration_frames: 120,
-            },
-        ],
+        scenes: intro_and_logo(),
         preferences: BTreeMap::new(),
         last_edited_scene_id: None,
         prompt: prompt(),

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::scene_refs::intro_and_logo;
 use crate::scripted_server::{Captured, Reply, Step, TestServer};
 
 use editscope::llm::http::HttpSettings;
 use editscope::llm::openai::{OpenAiClient, OpenAiConfig};
 use editscope::llm::{
-    ChatPrompt, CodeEditRequest, LlmClient, LlmError, SceneRef, StyleHints, TargetScene, Tool,
-    ToolDecision, ToolSelectionRequest,
+    ChatPrompt, CodeEditRequest, LlmClient, LlmError, StyleHints, TargetScene, Tool, ToolDecision,
+    ToolSelectionRequest,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -112,20 +113,7 @@ fn prompt() -> ChatPrompt {
 fn tool_request() -> ToolSelectionRequest {
     ToolSelectionRequest {
         user_prompt: "make scene 2 red".to_string(),
-        scenes: vec![
-            SceneRef {
-                id: "s-intro".to_string(),
-                name: "Intro".to_string(),
-                position: 1,
-                duration_frames: 90,
-            },
-            SceneRef {
-                id: "s-logo".to_string(),
-                name: "Logo reveal".to_string(),
-                position: 2,
-                duration_frames: 120,
-            },
-        ],
+        scenes: intro_and_logo(),
         preferences: BTreeMap::new(),
         last_edited_scene_id: None,
         prompt: prompt(),

@@ -9,24 +9,9 @@ use editscope::llm::wire::{
     CODE_EDIT, DEFAULT_SUMMARY, TOOL_SELECTION, duration_from_code, parse_code_edit,
     parse_tool_decision, reject_truncated, resolve_target,
 };
-use editscope::llm::{ChatPrompt, CodeEditRequest, LlmError, SceneRef, Tool, ToolDecision};
+use editscope::llm::{ChatPrompt, CodeEditRequest, LlmError, Tool, ToolDecision};
 
-fn scenes() -> Vec<SceneRef> {
-    vec![
-        SceneRef {
-            id: "s-intro".to_string(),
-            name: "Intro".to_string(),
-            position: 1,
-            duration_frames: 90,
-        },
-        SceneRef {
-            id: "s-logo".to_string(),
-            name: "Logo reveal".to_string(),
-            position: 2,
-            duration_frames: 120,
-        },
-    ]
-}
+use crate::scene_refs::intro_and_logo;
 
 fn edit_request(tool: Tool, args: Value, target_duration: Option<i64>) -> CodeEditRequest {
     CodeEditRequest {
@@ -140,13 +125,14 @@ fn targets_resolve_by_id_position_or_name_and_unknown_ids_fail() {
         } => target_scene_id,
         ToolDecision::Clarify { .. } => None,
     };
-    let resolved =
-        |target: &str| target_of(resolve_target(decide(target), &scenes()).expect("resolves"));
+    let resolved = |target: &str| {
+        target_of(resolve_target(decide(target), &intro_and_logo()).expect("resolves"))
+    };
     assert_eq!(resolved("s-logo"), Some("s-logo".to_string()));
     assert_eq!(resolved("2"), Some("s-logo".to_string()));
     assert_eq!(resolved("scene 1"), Some("s-intro".to_string()));
     assert_eq!(resolved("logo reveal"), Some("s-logo".to_string()));
-    let (_, detail) = malformed_detail(resolve_target(decide("s-missing"), &scenes()));
+    let (_, detail) = malformed_detail(resolve_target(decide("s-missing"), &intro_and_logo()));
     assert!(
         detail.contains("s-missing") && detail.contains("s-intro"),
         "{detail}"
