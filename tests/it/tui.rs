@@ -925,6 +925,27 @@ fn memory_table_scrolls_to_the_selection_among_a_thousand_entries() {
 }
 
 #[test]
+fn scenes_table_scrolls_to_the_selection_among_a_thousand_scenes() {
+    let mut state = sample_state();
+    let many: Vec<SceneRow> = (1..=1_000)
+        .map(|i| scene(&format!("gen-s{i}"), i, &format!("Scene{i:04}"), None))
+        .collect();
+    state.apply_event(WorkerEvent::Scenes(many));
+    focus(&mut state, PanelId::Scenes);
+    let text = screen(&render(&state, 80, 24));
+    assert!(text.contains("Scene0001"), "{text}");
+    assert!(!text.contains("Scene0701"), "{text}");
+
+    state.scenes.selected = 700;
+    let text = screen(&render(&state, 80, 24));
+    // The selection (the 701st scene) is the last row shown, the rows above it fill the table.
+    assert!(text.contains("Scene0701"), "{text}");
+    assert!(text.contains("Scene0700"), "{text}");
+    assert!(!text.contains("Scene0702"), "{text}");
+    assert!(!text.contains("Scene0001"), "{text}");
+}
+
+#[test]
 fn ab_key_reruns_the_last_prompt_under_the_other_preset_and_compares() {
     let mut state = sample_state();
     press(&mut state, KeyCode::Esc);

@@ -133,14 +133,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     }
     header.push(header_cell(state, SortColumn::Age, "age"));
     widths.push(Constraint::Length(5));
-    // Only the rows that fit are built: a project's memory can hold thousands of entries and
-    // this runs on every frame. The window is the one ratatui's table would scroll to with the
-    // selection in view (selected row last when it is below the first screenful).
     let header_rows = 1;
-    let fits = usize::from(block.inner(area).height.saturating_sub(header_rows)).max(1);
+    let fits = usize::from(block.inner(area).height.saturating_sub(header_rows));
+    let shown = super::visible_rows(visible.len(), state.memory.selected, fits);
     let selected = state.memory.selected.min(visible.len() - 1);
-    let first = (selected + 1).saturating_sub(fits);
-    let rows: Vec<Row> = visible[first..visible.len().min(first + fits)]
+    let first = shown.start;
+    let rows: Vec<Row> = visible[shown]
         .iter()
         .map(|e| row(state, e, columns))
         .collect();

@@ -15,6 +15,16 @@ use ratatui::layout::Rect;
 
 use super::state::{AppState, PanelId};
 
+/// The rows of a table to build: those that fit in `fits` lines with row `selected` in view,
+/// the window ratatui's table would scroll to (the selection last once it is below the first
+/// screenful). Tables build only these: a project can hold thousands of scenes or memory
+/// entries, and this runs on every frame.
+pub fn visible_rows(len: usize, selected: usize, fits: usize) -> std::ops::Range<usize> {
+    let selected = selected.min(len.saturating_sub(1));
+    let first = (selected + 1).saturating_sub(fits.max(1));
+    first..len.min(first + fits.max(1))
+}
+
 /// Draws the panel `id` into `area`.
 pub fn draw(id: PanelId, frame: &mut Frame, area: Rect, state: &AppState) {
     let focused = state.focus == id && state.popup.is_none();

@@ -23,8 +23,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
         return;
     }
     let wide = area.width >= 60;
-    let rows: Vec<Row> = s
-        .rows
+    let fits = usize::from(block.inner(area).height);
+    let shown = super::visible_rows(s.rows.len(), s.selected, fits);
+    let first = shown.start;
+    let rows: Vec<Row> = s.rows[shown]
         .iter()
         .map(|r| {
             let target = s.last_target.as_deref() == Some(r.id.as_str());
@@ -64,6 +66,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
         } else {
             theme::heading()
         });
-    let mut table_state = TableState::default().with_selected(Some(s.selected));
+    let selected = s.selected.min(s.rows.len() - 1);
+    let mut table_state = TableState::default().with_selected(Some(selected - first));
     frame.render_stateful_widget(table, area, &mut table_state);
 }
