@@ -11,10 +11,10 @@ fn count_by_pieces(text: &str) -> usize {
 
 /// Fragments that exercise every branch of cl100k's split pattern, line breaks and
 /// whitespace of every kind among them.
-const FRAGMENTS: [&str; 30] = [
-    "\n", "\r\n", "\r", " ", "  ", "\t", "\u{a0}", "\u{2028}", "\u{85}", "\n\n", "  \n", "\n  ",
-    "a", "Word", "'s", "'LL", "'t", "12345", "7", ";", "{", "});", "=>", "é", "日本", "// x",
-    "<div>", "\"", "`", "$",
+const FRAGMENTS: [&str; 32] = [
+    "\n", "\r\n", "\r", " ", "  ", "\t", "\u{a0}", "\u{2028}", "\u{85}", "\u{b}", "\u{3000}",
+    "\n\n", "  \n", "\n  ", "a", "Word", "'s", "'LL", "'t", "12345", "7", ";", "{", "});", "=>",
+    "é", "日本", "// x", "<div>", "\"", "`", "$",
 ];
 
 proptest! {
