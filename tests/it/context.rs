@@ -408,11 +408,16 @@ fn the_diff_between_builds_names_what_changed() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
     #[test]
-    fn served_contexts_always_equal_a_fresh_build(ops in proptest::collection::vec((0..=WRITE_KINDS, 0usize..4), 1..14)) {
+    fn served_contexts_always_equal_a_fresh_build(
+        ops in proptest::collection::vec((0..=WRITE_KINDS, 0usize..4), 1..14),
+        relevant in any::<bool>(),
+    ) {
         let (_d, mut store) = seeded();
-        let mut e = engine(Flags::OPTIMIZED, Clock::System);
+        // Without `relevant` every scene is in full, kept in step on a path of its own.
+        let flags = Flags { relevant, ..Flags::OPTIMIZED };
+        let mut e = engine(flags, Clock::System);
         let prompts = ["scene 1", "make the last scene shorter", "change the intro", ""];
         for (i, (op, p)) in ops.into_iter().enumerate() {
             // op == WRITE_KINDS: a build with no write before it.
@@ -420,7 +425,7 @@ proptest! {
                 write_kind(&mut store, op, i + 100);
             }
             let built = e.build(&store, &req(prompts[p])).unwrap();
-            let fresh = ContextEngine::fresh(&store, &req(prompts[p]), Flags::OPTIMIZED).unwrap();
+            let fresh = ContextEngine::fresh(&store, &req(prompts[p]), flags).unwrap();
             prop_assert!(built.context.same_content(&fresh.context),
                 "step {} path {:?}: {}", i, built.stats.path, diff(&fresh.context, &built.context).unified);
         }
