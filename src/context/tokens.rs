@@ -26,44 +26,33 @@ pub fn count(text: &str) -> usize {
 /// [`pieces`]) through the same memo, so a scene that changed in one line costs the count of
 /// that line, not of the whole scene: counting dominated an incremental update.
 pub fn count_cached(text: &str) -> usize {
-    let memo = memo();
-    let key = hash(text);
-    if let Some(n) = memo.get(&key) {
-        return n;
-    }
-    let mut pieces = pieces(text).peekable();
-    let n = match pieces.next() {
-        // One piece is the text itself: count it once, under the text's own key.
-        Some(first) if pieces.peek().is_some() => {
-            std::iter::once(first).chain(pieces).map(count_piece).sum()
+    memoized(text, || {
+        let mut pieces = pieces(text).peekable();
+        match pieces.next() {
+            // One piece is the text itself: count it once, under the text's own key.
+            Some(first) if pieces.peek().is_some() => std::iter::once(first)
+                .chain(pieces)
+                .map(|piece| memoized(piece, || count(piece)))
+                .sum(),
+            _ => count(text),
         }
-        _ => count(text),
-    };
-    memo.insert(key, n);
-    n
+    })
 }
 
-fn count_piece(piece: &str) -> usize {
-    let memo = memo();
-    let key = hash(piece);
-    if let Some(n) = memo.get(&key) {
-        return n;
-    }
-    let n = count(piece);
-    memo.insert(key, n);
-    n
-}
-
-fn memo() -> &'static moka::sync::Cache<u64, usize> {
-    static MEMO: OnceLock<moka::sync::Cache<u64, usize>> = OnceLock::new();
-    MEMO.get_or_init(|| moka::sync::Cache::new(200_000))
-}
-
-fn hash(text: &str) -> u64 {
+/// `text`'s count from the memo, else from `compute`, then remembered.
+fn memoized(text: &str, compute: impl FnOnce() -> usize) -> usize {
     use std::hash::{Hash, Hasher};
+    static MEMO: OnceLock<moka::sync::Cache<u64, usize>> = OnceLock::new();
+    let memo = MEMO.get_or_init(|| moka::sync::Cache::new(200_000));
     let mut h = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut h);
-    h.finish()
+    let key = h.finish();
+    if let Some(n) = memo.get(&key) {
+        return n;
+    }
+    let n = compute();
+    memo.insert(key, n);
+    n
 }
 
 /// Splits `text` into lines where cl100k's tokens cannot straddle them: after a line break
