@@ -135,10 +135,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     widths.push(Constraint::Length(5));
     let header_rows = 1;
     let fits = usize::from(block.inner(area).height.saturating_sub(header_rows));
-    let shown = super::visible_rows(visible.len(), state.memory.selected, fits);
-    let selected = state.memory.selected.min(visible.len() - 1);
-    let first = shown.start;
-    let rows: Vec<Row> = visible[shown]
+    let window = super::TableWindow::new(visible.len(), state.memory.selected, fits);
+    let rows: Vec<Row> = visible[window.rows]
         .iter()
         .map(|e| row(state, e, columns))
         .collect();
@@ -151,6 +149,6 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
         } else {
             theme::heading()
         });
-    let mut table_state = TableState::default().with_selected(Some(selected - first));
+    let mut table_state = TableState::default().with_selected(Some(window.selected));
     frame.render_stateful_widget(table, area, &mut table_state);
 }

@@ -19,10 +19,23 @@ use super::state::{AppState, PanelId};
 /// the window ratatui's table would scroll to (the selection last once it is below the first
 /// screenful). Tables build only these: a project can hold thousands of scenes or memory
 /// entries, and this runs on every frame.
-pub fn visible_rows(len: usize, selected: usize, fits: usize) -> std::ops::Range<usize> {
-    let selected = selected.min(len.saturating_sub(1));
-    let first = (selected + 1).saturating_sub(fits.max(1));
-    first..len.min(first + fits.max(1))
+pub struct TableWindow {
+    /// The rows shown, as indices into the whole table.
+    pub rows: std::ops::Range<usize>,
+    /// The selected row, counted from the first row shown (for the table's state).
+    pub selected: usize,
+}
+
+impl TableWindow {
+    pub fn new(len: usize, selected: usize, fits: usize) -> Self {
+        let fits = fits.max(1);
+        let selected = selected.min(len.saturating_sub(1));
+        let first = (selected + 1).saturating_sub(fits);
+        TableWindow {
+            rows: first..len.min(first + fits),
+            selected: selected - first,
+        }
+    }
 }
 
 /// Draws the panel `id` into `area`.

@@ -24,9 +24,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     }
     let wide = area.width >= 60;
     let fits = usize::from(block.inner(area).height);
-    let shown = super::visible_rows(s.rows.len(), s.selected, fits);
-    let first = shown.start;
-    let rows: Vec<Row> = s.rows[shown]
+    let window = super::TableWindow::new(s.rows.len(), s.selected, fits);
+    let rows: Vec<Row> = s.rows[window.rows]
         .iter()
         .map(|r| {
             let target = s.last_target.as_deref() == Some(r.id.as_str());
@@ -66,7 +65,6 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
         } else {
             theme::heading()
         });
-    let selected = s.selected.min(s.rows.len() - 1);
-    let mut table_state = TableState::default().with_selected(Some(selected - first));
+    let mut table_state = TableState::default().with_selected(Some(window.selected));
     frame.render_stateful_widget(table, area, &mut table_state);
 }
