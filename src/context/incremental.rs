@@ -84,13 +84,14 @@ pub fn apply(
         base.context.history = Arc::new(history);
     }
     if list_changed {
-        // The scene count and total duration are kept by the scene deltas; the rest of the
-        // project line is re-read (one row).
+        // The total duration is kept by the scene deltas; the rest of the project line is
+        // re-read (one row).
         let project = store.get_project(&project_id)?;
-        let section = &mut base.context.project;
-        section.title = project.title;
-        section.user_id = project.user_id;
-        section.scene_count = base.context.scene_list.len();
+        base.context.project = sections::project_section_with_totals(
+            &project,
+            base.context.scene_list.len(),
+            base.context.project.total_duration_frames,
+        );
         if !base.flags.memory {
             base.context.relationships = Arc::new(sections::relationships_from_order(
                 &base.context.scene_list.iter().cloned().collect::<Vec<_>>(),

@@ -22,12 +22,21 @@ pub fn project_section<'a>(
     scenes: impl ExactSizeIterator<Item = &'a SceneListEntry>,
 ) -> ProjectSection {
     let scene_count = scenes.len();
+    project_section_with_totals(p, scene_count, scenes.map(|s| s.duration_frames).sum())
+}
+
+/// The project section from totals already known (an incremental update keeps them as it goes).
+pub fn project_section_with_totals(
+    p: &Project,
+    scene_count: usize,
+    total_duration_frames: i64,
+) -> ProjectSection {
     ProjectSection {
         id: p.id.clone(),
         title: p.title.clone(),
         user_id: p.user_id.clone(),
         scene_count,
-        total_duration_frames: scenes.map(|s| s.duration_frames).sum(),
+        total_duration_frames,
     }
 }
 
