@@ -210,6 +210,7 @@ pub fn analyse_scene(
         && let Some((stored, confidence)) = memory::scene_analysis(store, project_id, scene_id)?
         && confidence > TRUST_CONFIDENCE
         && stored.content_hash == hash
+        && stored.analyser_version == analysis::ANALYSER_VERSION
         && let Ok(a) = serde_json::from_value::<SceneAnalysis>(stored.analysis)
     {
         work.reused += 1;
@@ -220,10 +221,13 @@ pub fn analyse_scene(
     if lazy {
         let value = serde_json::to_string(&StoredSceneAnalysis {
             content_hash: hash.clone(),
+            analyser_version: analysis::ANALYSER_VERSION,
             analysis: serde_json::to_value(&analysis).map_err(ContextError::Json)?,
         })
         .map_err(ContextError::Json)?;
-        store.record_derived_memory(&MemoryWrite {
+        // Storing the analysis only saves the next build some work: a failed write (a full
+        // disk, a locked or read-only file) is a warning, never a failed build.
+        if let Err(e) = store.record_derived_memory(&MemoryWrite {
             project_id: project_id.to_string(),
             memory_type: MemoryType::SceneAnalysis,
             key: scene_id.to_string(),
@@ -231,7 +235,13 @@ pub fn analyse_scene(
             confidence: analysis::confidence(&analysis),
             source_prompt: format!("scene analysis v{}", analysis::ANALYSER_VERSION),
             learned_at: None,
-        })?;
+        }) {
+            tracing::warn!(
+                project = project_id,
+                scene = scene_id,
+                "could not store a scene analysis (the build goes on without it): {e}"
+            );
+        }
     }
     Ok((hash, Arc::new(analysis)))
 }

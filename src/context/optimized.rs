@@ -175,6 +175,7 @@ impl OptimizedBuilder {
         // Shadow verification: a reused context is compared with a fresh build now and then.
         let reused = matches!(path, BuildPath::CacheHit | BuildPath::Incremental);
         let mut final_path = path;
+        let mut persisted = false;
         if reused && self.shadow_rate > 0.0 && self.rng.random::<f64>() < self.shadow_rate {
             self.counters.shadow_checks += 1;
             let mut shadow_clock = StepClock::start();
@@ -198,13 +199,13 @@ impl OptimizedBuilder {
                 );
                 events.push(EngineEvent::ShadowMismatch { path, sections });
                 let fresh = Arc::new(BaseContext { flags, ..fresh });
-                self.cache.put_memory(&key, fresh.clone());
-                if let Err(e) = self
-                    .cache
-                    .persist(store, &key, &fresh, self.cache.clock().now_ms())
-                {
+                let fresh_stamp = self.cache.put_memory(&key, fresh.clone());
+                // The fresh base replaces the reused one at both levels, and nothing is written
+                // over it below: the reused base just failed the check.
+                if let Err(e) = self.cache.persist(store, &key, &fresh, fresh_stamp) {
                     tracing::warn!("could not persist a context snapshot: {e}");
                 }
+                persisted = true;
                 context = fresh_context;
                 final_path = BuildPath::Fresh;
             }
@@ -214,7 +215,10 @@ impl OptimizedBuilder {
 
         // Persisting the snapshot is off the request's path (a deployment writes it behind);
         // it is timed as its own step and not counted in build_us.
-        if flags.cache && matches!(final_path, BuildPath::Fresh | BuildPath::Incremental) {
+        if flags.cache
+            && !persisted
+            && matches!(final_path, BuildPath::Fresh | BuildPath::Incremental)
+        {
             if let Err(e) = self.cache.persist(store, &key, &base, stamp) {
                 tracing::warn!("could not persist a context snapshot: {e}");
             }

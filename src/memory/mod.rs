@@ -22,6 +22,11 @@ pub struct Preference {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSceneAnalysis {
     pub content_hash: String,
+    /// The [`crate::analysis::ANALYSER_VERSION`] that produced it: an analysis of another
+    /// version describes the same code differently and is not trusted. Entries written before
+    /// the field existed read as version 0.
+    #[serde(default)]
+    pub analyser_version: u32,
     pub analysis: serde_json::Value,
 }
 

@@ -216,6 +216,7 @@ pub(crate) fn apply(
             outcome: outcome.as_str().into(),
             error: None,
             created_at: now,
+            comparison: false,
         })?;
         Ok((outcome, tool, target, summary, written, run_id))
     });
@@ -273,6 +274,7 @@ pub(crate) fn record_failure(
             outcome: Outcome::Failed.as_str().into(),
             error: result.error.clone(),
             created_at: now,
+            comparison: false,
         })
     })
 }

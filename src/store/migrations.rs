@@ -114,6 +114,18 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, user_id, variant)
     );
     "#,
+    // 2: comparison runs (the A/B dry runs) are recorded like every run and marked; and the
+    // watermark of memory learning: the last message whose stated preferences are in memory,
+    // so a build learns only from messages written after it.
+    r#"
+    ALTER TABLE edit_runs ADD COLUMN comparison INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE memory_watermarks (
+        project_id         TEXT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+        message_created_at INTEGER NOT NULL,
+        message_id         TEXT NOT NULL,
+        updated_at         INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -176,4 +176,7 @@ pub struct EditRunRecord {
     pub outcome: String,
     pub error: Option<String>,
     pub created_at: i64,
+    /// A comparison run (one side of an A/B): a dry run on a scratch copy of the project,
+    /// recorded here so that it can be compared across sessions, but it changed nothing.
+    pub comparison: bool,
 }

@@ -352,7 +352,7 @@ impl Store {
     pub fn list_edit_runs(&self, project_id: &str, limit: usize) -> Result<Vec<EditRunRecord>> {
         self.collect(
             "SELECT id, project_id, prompt, flags_json, tool, target_scene_id, stage_ms_json,
-                    cache_json, tokens_json, outcome, error, created_at
+                    cache_json, tokens_json, outcome, error, created_at, comparison
              FROM edit_runs WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2",
             params![project_id, limit as i64],
             |r| {
@@ -369,6 +369,7 @@ impl Store {
                     outcome: r.get(9)?,
                     error: r.get(10)?,
                     created_at: r.get(11)?,
+                    comparison: r.get(12)?,
                 })
             },
         )
@@ -451,7 +452,9 @@ impl Store {
 
     /// Stores an analysis the engine computed from a scene's current code. The analysis is a
     /// pure function of the code (tied to it by content hash), so storing it cannot change what
-    /// a fresh build produces: it is a cache fill, and it does not bump the revision.
+    /// a fresh build produces: it is a cache fill, and it does not bump the revision. It follows
+    /// the upsert rule of DESIGN.md section 2 like every memory write: an entry that is more
+    /// confident (one set by hand, say) is kept unless this one is newer and as confident.
     pub fn record_derived_memory(&self, write: &MemoryWrite) -> Result<()> {
         writer::validate_memory(write)?;
         let now = crate::util::now_ms();
@@ -461,7 +464,10 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
                  ON CONFLICT(project_id, memory_type, key) DO UPDATE SET
                    value = excluded.value, confidence = excluded.confidence,
-                   source_prompt = excluded.source_prompt, updated_at = excluded.updated_at",
+                   source_prompt = excluded.source_prompt, updated_at = excluded.updated_at
+                 WHERE excluded.confidence > project_memory.confidence
+                    OR (excluded.updated_at >= project_memory.updated_at
+                        AND excluded.confidence >= project_memory.confidence)",
             )
             .and_then(|mut s| {
                 s.execute(params![

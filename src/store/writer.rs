@@ -563,8 +563,8 @@ impl<'c> Writer<'c> {
     /// Records a profiled edit run. Not context-changing.
     pub fn add_edit_run(&mut self, run: &EditRunRecord) -> Result<i64> {
         self.tx.execute(
-            "INSERT INTO edit_runs(project_id, prompt, flags_json, tool, target_scene_id, stage_ms_json, cache_json, tokens_json, outcome, error, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO edit_runs(project_id, prompt, flags_json, tool, target_scene_id, stage_ms_json, cache_json, tokens_json, outcome, error, created_at, comparison)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 run.project_id,
                 run.prompt,
@@ -576,7 +576,8 @@ impl<'c> Writer<'c> {
                 run.tokens_json,
                 run.outcome,
                 run.error,
-                run.created_at
+                run.created_at,
+                run.comparison
             ],
         )?;
         Ok(self.tx.last_insert_rowid())
