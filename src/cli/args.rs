@@ -37,6 +37,9 @@ pub enum Command {
     Context(ContextArgs),
     /// Run one edit through the pipeline.
     Edit(EditArgs),
+    /// Same-work A/B: one prompt under two flag sets, both as dry runs from the same revision
+    /// (the project is left exactly as it was), side by side.
+    Ab(AbArgs),
     /// Inspect and change project memory.
     #[command(subcommand)]
     Memory(MemoryCommand),
@@ -78,6 +81,10 @@ pub struct TuiArgs {
     pub flags: Option<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
+    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
+    /// fresh build; a difference is logged and the fresh context served.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub shadow_rate: f64,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +129,10 @@ pub struct ContextArgs {
     /// legacy, optimized, or a list such as cache,memory,-parallel.
     #[arg(long)]
     pub flags: Option<String>,
+    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
+    /// fresh build; a difference is logged and the fresh context served.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub shadow_rate: f64,
     #[arg(long)]
     pub json: bool,
 }
@@ -136,6 +147,32 @@ pub struct EditArgs {
     pub flags: Option<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
+    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
+    /// fresh build; a difference is logged and the fresh context served.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub shadow_rate: f64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    #[arg(long)]
+    pub project: String,
+    #[arg(long)]
+    pub prompt: String,
+    /// Flags of run A: legacy, optimized, or a list such as cache,memory,-parallel.
+    #[arg(long, default_value = "legacy", value_name = "FLAGS")]
+    pub a: String,
+    /// Flags of run B.
+    #[arg(long, default_value = "optimized", value_name = "FLAGS")]
+    pub b: String,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
+    /// fresh build; a difference is logged and the fresh context served.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub shadow_rate: f64,
     #[arg(long)]
     pub json: bool,
 }

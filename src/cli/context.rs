@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::{ContextArgs, open_store, print_json};
-use crate::context::{BuildRequest, ContextEngine, EngineOptions, Flags};
+use super::{ContextArgs, engine_options, open_store, print_json};
+use crate::context::{BuildRequest, ContextEngine, Flags};
 
 pub fn run(db: Option<&PathBuf>, args: ContextArgs) -> anyhow::Result<()> {
     let store = open_store(db)?;
@@ -11,7 +11,7 @@ pub fn run(db: Option<&PathBuf>, args: ContextArgs) -> anyhow::Result<()> {
         Some(f) => Flags::parse(f, Flags::from_env())?,
         None => Flags::from_env(),
     };
-    let mut engine = ContextEngine::new(flags, EngineOptions::default());
+    let mut engine = ContextEngine::new(flags, engine_options(args.shadow_rate)?);
     let built = engine.build(
         &store,
         &BuildRequest {
@@ -39,6 +39,8 @@ pub fn run(db: Option<&PathBuf>, args: ContextArgs) -> anyhow::Result<()> {
                     "misses": stats.cache.misses,
                     "invalidations": stats.cache.invalidations,
                     "incremental_updates": stats.cache.incremental_updates,
+                    "shadow_checks": stats.cache.shadow_checks,
+                    "shadow_mismatches": stats.cache.shadow_mismatches,
                 },
                 "cache_level": stats.cache_level,
                 "analyses_computed": stats.analyses_computed,

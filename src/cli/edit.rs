@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 
-use super::{EditArgs, open_store, print_json};
-use crate::context::{ContextEngine, EngineOptions, Flags};
+use super::{EditArgs, engine_options, open_store, print_json};
+use crate::context::{ContextEngine, Flags};
 use crate::pipeline::{Outcome, Pipeline, PipelineEvent};
 
 pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
@@ -19,7 +19,7 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
     let llm = crate::llm::from_args(&args.llm)?;
     let mut pipeline = Pipeline::new(
         store,
-        ContextEngine::new(flags, EngineOptions::default()),
+        ContextEngine::new(flags, engine_options(args.shadow_rate)?),
         llm,
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -55,34 +55,9 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
         }
     }
     if args.json {
-        print_json(&serde_json::json!({
-            "run_id": result.run_id,
-            "project_id": result.project_id,
-            "flags": result.flags,
-            "tool": result.tool,
-            "target_scene_id": result.target_scene_id,
-            "outcome": result.outcome.as_str(),
-            "stages": result.stages.iter().map(|s| serde_json::json!({
-                "name": s.name.as_str(),
-                "real_ms": s.real_ms,
-                "simulated_ms": s.simulated_ms,
-            })).collect::<Vec<_>>(),
-            "total_real_ms": result.total_real_ms,
-            "total_simulated_ms": result.total_simulated_ms,
-            "context_path": result.context_path,
-            "context_build_us": result.context_build_us,
-            "tokens": {
-                "input": result.tokens.input,
-                "cached": result.tokens.cached,
-                "output": result.tokens.output,
-                "context": result.tokens.context,
-            },
-            "summary": result.summary,
-            "prefix_stable_share": result.prefix_stable_share,
-            "model": result.model,
-            "memory_written": result.memory_written,
-            "error": result.error,
-        }))?;
+        // The result's own serialisation is the contract of DESIGN.md 5a and 7 (`ab --json`
+        // embeds the same object).
+        print_json(&result)?;
     } else {
         println!(
             "{}: {}",

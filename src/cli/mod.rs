@@ -1,5 +1,6 @@
 //! The command line of DESIGN.md section 5: clap definitions and one file per subcommand.
 
+mod ab;
 pub mod args;
 mod bench;
 mod context;
@@ -59,11 +60,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(db.as_ref(), args),
         Command::Context(args) => context::run(db.as_ref(), args),
         Command::Edit(args) => edit::run(db.as_ref(), args),
+        Command::Ab(args) => ab::run(db.as_ref(), args),
         Command::Memory(cmd) => memory::run(db.as_ref(), cmd),
         Command::Runs(args) => runs::run(db.as_ref(), args),
         Command::Undo(args) => runs::undo(db.as_ref(), args),
         Command::Bench(args) => bench::run(args),
     }
+}
+
+/// The engine's settings from the command line: `--shadow-rate` is a share of reused contexts
+/// checked against a fresh build, 0 to 1.
+pub fn engine_options(shadow_rate: f64) -> anyhow::Result<crate::context::EngineOptions> {
+    if !(0.0..=1.0).contains(&shadow_rate) {
+        anyhow::bail!(
+            "--shadow-rate must be between 0 and 1 (a share of reused contexts), got {shadow_rate}"
+        );
+    }
+    Ok(crate::context::EngineOptions {
+        shadow_rate,
+        ..Default::default()
+    })
 }
 
 /// Prints a value as one JSON document on stdout.

@@ -25,6 +25,7 @@ pub fn run(db: Option<&PathBuf>, args: RunsArgs) -> anyhow::Result<()> {
                     "outcome": r.outcome,
                     "error": r.error,
                     "created_at": r.created_at,
+                    "comparison": r.comparison,
                 })
             })
             .collect();
@@ -36,12 +37,13 @@ pub fn run(db: Option<&PathBuf>, args: RunsArgs) -> anyhow::Result<()> {
     );
     for r in runs {
         println!(
-            "{:>5}  {:<13} {:<15} {:<24} {}{}",
+            "{:>5}  {:<13} {:<15} {:<24} {}{}{}",
             r.id,
             r.outcome,
             r.tool.as_deref().unwrap_or("-"),
             r.target_scene_id.as_deref().unwrap_or("-"),
             r.prompt,
+            if r.comparison { "  (A/B dry run)" } else { "" },
             r.error.map(|e| format!("  [{e}]")).unwrap_or_default()
         );
     }

@@ -352,6 +352,10 @@ fn error_event(payload: &Value) -> LlmError {
 }
 
 impl LlmClient for AnthropicClient {
+    fn fork(&self) -> Option<Box<dyn LlmClient>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         format!("{PROVIDER}:{}", self.config.model)
     }

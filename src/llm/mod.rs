@@ -34,6 +34,15 @@ pub trait LlmClient: Send + Sync {
         &'a self,
         request: &'a CodeEditRequest,
     ) -> BoxFuture<'a, Result<LlmResponse<CodeEdit>, LlmError>>;
+
+    /// A client in this one's provider-side state, for a comparison run that must start where
+    /// this client is now: the offline backend copies its prompt cache, so two runs forked from
+    /// one state see the same cache hits. A real provider's cache is not ours to copy: a real
+    /// client forks into a client of the same configuration (README says so). `None` when the
+    /// client cannot be copied at all.
+    fn fork(&self) -> Option<Box<dyn LlmClient>> {
+        None
+    }
 }
 
 /// The backend the command line asks for: `offline` (default), `openai` or `anthropic`.

@@ -294,6 +294,10 @@ fn stream_error(error: &Value) -> LlmError {
 }
 
 impl LlmClient for OpenAiClient {
+    fn fork(&self) -> Option<Box<dyn LlmClient>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         format!("{PROVIDER}:{}", self.config.model)
     }

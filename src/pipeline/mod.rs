@@ -5,6 +5,7 @@
 //! one transaction: a failed or cancelled run leaves every scene as it was and is recorded as a
 //! failed run with its error.
 
+pub mod compare;
 mod events;
 pub mod prompt;
 pub mod respond;
@@ -60,6 +61,12 @@ pub struct EditResult {
     /// Memory entries this run wrote, as `TYPE/key`.
     pub memory_written: Vec<String>,
     pub error: Option<String>,
+    /// A comparison run: a dry run on a scratch copy of the project (see [`compare`]).
+    #[serde(default)]
+    pub comparison: bool,
+    /// The project's revision when the run started.
+    #[serde(default)]
+    pub start_revision: Option<i64>,
 }
 
 /// Why a run failed.
@@ -83,6 +90,8 @@ pub struct Pipeline {
     pub engine: ContextEngine,
     pub llm: Box<dyn LlmClient>,
     next_run: u64,
+    /// Whether this pipeline runs comparison runs (on a scratch copy): its runs say so.
+    comparison: bool,
 }
 
 /// Everything gathered before the response stage.
@@ -103,7 +112,32 @@ impl Pipeline {
             engine,
             llm,
             next_run: 1,
+            comparison: false,
         }
+    }
+
+    /// The number the next run will get.
+    pub fn next_run_number(&self) -> u64 {
+        self.next_run
+    }
+
+    /// Takes the next run number for a run made elsewhere (a comparison run, by its own
+    /// pipeline), so that run numbers stay unique in one session's event stream.
+    pub fn reserve_run_number(&mut self) -> u64 {
+        let run = self.next_run;
+        self.next_run += 1;
+        run
+    }
+
+    /// A pipeline whose runs are comparison runs numbered from `first_run`.
+    pub fn for_comparison(mut self, first_run: u64) -> Self {
+        self.comparison = true;
+        self.next_run = first_run;
+        self
+    }
+
+    pub fn is_comparison(&self) -> bool {
+        self.comparison
     }
 
     pub fn flags(&self) -> Flags {
@@ -131,6 +165,7 @@ impl Pipeline {
             prompt: request.to_string(),
             flags,
         });
+        let start_revision = self.store.project_revision(project_id).ok();
         let started = Instant::now();
         let mut stages: Vec<StageTiming> = Vec::new();
         let simulated = self.llm.name().starts_with("offline");
@@ -164,6 +199,8 @@ impl Pipeline {
             model: self.llm.name(),
             memory_written: Vec::new(),
             error: None,
+            comparison: self.comparison,
+            start_revision,
         };
         match outcome {
             Ok(plan) => {

@@ -53,6 +53,7 @@ pub(crate) fn apply(
         created_at: 0,
     }]);
     let stages_so_far = stage_json(result);
+    let comparison = pipeline.is_comparison();
     let outcome = pipeline.store.write(|w| {
         let now = w.now();
         let (outcome, tool, target, summary) = match &plan.decision {
@@ -216,7 +217,7 @@ pub(crate) fn apply(
             outcome: outcome.as_str().into(),
             error: None,
             created_at: now,
-            comparison: false,
+            comparison,
         })?;
         Ok((outcome, tool, target, summary, written, run_id))
     });
@@ -259,6 +260,7 @@ pub(crate) fn record_failure(
 ) -> Result<i64, StoreError> {
     let flags_json = serde_json::to_string(&pipeline.engine.flags).unwrap_or_default();
     let stages = stage_json(result);
+    let comparison = pipeline.is_comparison();
     pipeline.store.write(|w| {
         let now = w.now();
         w.add_edit_run(&EditRunRecord {
@@ -274,7 +276,7 @@ pub(crate) fn record_failure(
             outcome: Outcome::Failed.as_str().into(),
             error: result.error.clone(),
             created_at: now,
-            comparison: false,
+            comparison,
         })
     })
 }

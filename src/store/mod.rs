@@ -8,6 +8,7 @@ mod delta;
 mod migrations;
 mod models;
 mod reads;
+mod scratch;
 mod writer;
 
 pub use delta::ContextDelta;

@@ -469,13 +469,25 @@ impl LogsView {
     }
 }
 
-/// An A/B comparison: the last run (A) and the same prompt re-run under the other preset (B).
+/// An A/B comparison: the last run of this session (A) and a dry run of its prompt under the
+/// other preset (B), from the revision and backend state A started at.
 #[derive(Debug, Clone)]
 pub struct AbPair {
     pub a: RunSummary,
     pub b_flags: Flags,
     pub b_run: Option<u64>,
     pub b: Option<RunSummary>,
+    /// What the worker found when B ended.
+    pub verdict: Option<AbVerdict>,
+}
+
+/// Whether A and B decided the same and left identical code.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AbVerdict {
+    pub start_revision: i64,
+    pub same_decision: bool,
+    /// `None` when A's resulting scenes are no longer known (written over since).
+    pub same_code: Option<bool>,
 }
 
 /// Everything the dashboard shows.
@@ -647,6 +659,20 @@ impl AppState {
                 self.memory.written_by_last_run.clear();
             }
             WorkerEvent::FlagsApplied(flags) => self.engine_flags = flags,
+            WorkerEvent::Compared {
+                b_run,
+                start_revision,
+                same_decision,
+                same_code,
+            } => {
+                if let Some(ab) = self.ab.as_mut().filter(|ab| ab.b_run == Some(b_run)) {
+                    ab.verdict = Some(AbVerdict {
+                        start_revision,
+                        same_decision,
+                        same_code,
+                    });
+                }
+            }
             WorkerEvent::Error(message) => self.push_error(message),
         }
     }
@@ -767,10 +793,6 @@ impl AppState {
                         result.error.as_deref().unwrap_or("unknown error")
                     )),
                 }
-                self.memory.written_by_last_run = result.memory_written.iter().cloned().collect();
-                if result.outcome == Outcome::Applied {
-                    self.scenes.last_target = result.target_scene_id.clone();
-                }
                 if let Some(ab) = &mut self.ab
                     && ab.b_run == Some(run)
                 {
@@ -779,7 +801,16 @@ impl AppState {
                         self.popup = Some(Popup::Ab);
                     }
                 }
-                self.history.record(summary);
+                // A comparison run changed nothing and ran under another preset: it shows in
+                // the A/B popup, not in the project's panels or the timing history.
+                if !result.comparison {
+                    self.memory.written_by_last_run =
+                        result.memory_written.iter().cloned().collect();
+                    if result.outcome == Outcome::Applied {
+                        self.scenes.last_target = result.target_scene_id.clone();
+                    }
+                    self.history.record(summary);
+                }
             }
         }
     }
@@ -798,5 +829,8 @@ fn past_run_summary(run: PastRun) -> RunSummary {
         summary: String::new(),
         error: run.error,
         target_scene_id: None,
+        tool: None,
+        comparison: false,
+        start_revision: None,
     }
 }

@@ -57,6 +57,12 @@ pub struct RunSummary {
     pub summary: String,
     pub error: Option<String>,
     pub target_scene_id: Option<String>,
+    /// The tool the model chose, if any.
+    pub tool: Option<String>,
+    /// A comparison run (the B of an A/B): a dry run on a scratch copy.
+    pub comparison: bool,
+    /// The project's revision when the run started.
+    pub start_revision: Option<i64>,
 }
 
 impl RunSummary {
@@ -74,6 +80,9 @@ impl RunSummary {
             summary: result.summary.clone(),
             error: result.error.clone(),
             target_scene_id: result.target_scene_id.clone(),
+            tool: result.tool.clone(),
+            comparison: result.comparison,
+            start_revision: result.start_revision,
         }
     }
 

@@ -238,8 +238,15 @@ impl AppState {
             );
             return Vec::new();
         }
-        let Some(last) = self.history.last().cloned() else {
-            self.set_status(StatusKind::Info, "no run to compare yet: run an edit first");
+        // A is the last run of this session: where it started is kept for a dry run from there.
+        let Some(last) = self.history.last().filter(|r| r.run.is_some()).cloned() else {
+            self.set_status(
+                StatusKind::Info,
+                "no run of this session to compare yet: run an edit first",
+            );
+            return Vec::new();
+        };
+        let Some(a_run) = last.run else {
             return Vec::new();
         };
         // The other preset: an optimized run is compared with legacy, anything else with
@@ -251,19 +258,22 @@ impl AppState {
         };
         self.set_status(
             StatusKind::Busy,
-            format!("A/B: re-running \"{}\" with {b_flags}", last.prompt),
+            format!(
+                "A/B: dry run of \"{}\" with {b_flags} from where run #{a_run} started",
+                last.prompt
+            ),
         );
-        let prompt = last.prompt.clone();
         self.ab = Some(AbPair {
             a: last,
             b_flags,
             b_run: None,
             b: None,
+            verdict: None,
         });
         self.awaiting_run = true;
-        vec![Command::RunEdit {
-            prompt,
-            flags: Some(b_flags),
+        vec![Command::Compare {
+            run: a_run,
+            flags: b_flags,
         }]
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Flags;
+use crate::pipeline::compare::{self, Checkpoint, SceneState};
 use crate::pipeline::{Outcome, Pipeline, PipelineEvent, StageTiming};
 use crate::store::{MemoryEntry, ProjectSummary, SceneIteration};
 
@@ -36,6 +37,12 @@ pub enum Command {
     RunEdit {
         prompt: String,
         flags: Option<Flags>,
+    },
+    /// Compares the run numbered `run` (A, a run of this session) with a dry run of its prompt
+    /// under `flags` (B), from the revision and model-backend state A started at.
+    Compare {
+        run: u64,
+        flags: Flags,
     },
     /// Cancels the running edit; nothing is written.
     Cancel,
@@ -87,6 +94,15 @@ pub enum WorkerEvent {
     ProjectSwitched(String),
     /// The flags the worker will use for the next edit.
     FlagsApplied(Flags),
+    /// A comparison run ended: whether A and B decided the same and left the project with
+    /// identical scenes. `same_code` is `None` when A's result is no longer known (another
+    /// write came after it).
+    Compared {
+        b_run: u64,
+        start_revision: i64,
+        same_decision: bool,
+        same_code: Option<bool>,
+    },
     /// Something failed outside a run (a run's failure arrives as its `RunFinished`).
     Error(String),
 }
@@ -144,6 +160,8 @@ pub fn spawn(pipeline: Pipeline, project_id: String) -> std::io::Result<WorkerHa
                 pipeline,
                 project_id,
                 events: event_tx,
+                prepared: None,
+                last_start: None,
             };
             runtime.block_on(worker.run(command_rx));
         })?;
@@ -158,6 +176,21 @@ struct Worker {
     pipeline: Pipeline,
     project_id: String,
     events: UnboundedSender<WorkerEvent>,
+    /// The project as the next run will find it, copied while the worker is idle so that a
+    /// run does not wait for the copy (checked against the revision when the run starts).
+    prepared: Option<Checkpoint>,
+    /// Where the last run of this session started, for `b`.
+    last_start: Option<RunStart>,
+}
+
+/// A run of this session and the checkpoint it started from.
+struct RunStart {
+    run: u64,
+    prompt: String,
+    checkpoint: Checkpoint,
+    result: Option<crate::pipeline::EditResult>,
+    /// The project's scenes right after the run, and the revision they are of.
+    scenes_after: Option<(i64, Vec<SceneState>)>,
 }
 
 impl Worker {
@@ -174,6 +207,7 @@ impl Worker {
         });
         self.send_projects();
         self.send_project_snapshots();
+        self.prepare_checkpoint();
         // Commands that arrived during a run and wait for it to end, in order.
         let mut queued: VecDeque<Command> = VecDeque::new();
         loop {
@@ -192,6 +226,13 @@ impl Worker {
                     }
                     queued.extend(deferred);
                 }
+                Command::Compare { run, flags } => {
+                    let (deferred, ui_gone) = self.compare(run, flags, &mut commands).await;
+                    if ui_gone {
+                        break;
+                    }
+                    queued.extend(deferred);
+                }
                 // Nothing is running: nothing to cancel.
                 Command::Cancel => {}
                 Command::SetFlags(flags) => {
@@ -201,7 +242,9 @@ impl Worker {
                 }
                 Command::SwitchProject(id) => self.switch_project(id),
                 Command::RefreshMemory => self.send_memory(),
-                Command::RefreshScenes => self.send_scenes(),
+                Command::RefreshScenes => {
+                    self.send_scenes();
+                }
                 Command::ListProjects => self.send_projects(),
             }
         }
@@ -216,64 +259,155 @@ impl Worker {
         commands: &mut UnboundedReceiver<Command>,
     ) -> (Vec<Command>, bool) {
         let cancel = CancellationToken::new();
-        let (event_tx, mut event_rx) = mpsc::unbounded_channel();
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
         let saved_flags = self.pipeline.engine.flags;
         if let Some(f) = flags {
             self.pipeline.engine.flags = f;
         }
-        let mut deferred = Vec::new();
-        let mut ui_gone = false;
-        let result = {
-            let run = self
-                .pipeline
-                .run_edit(&self.project_id, prompt, &event_tx, &cancel);
-            tokio::pin!(run);
-            loop {
-                tokio::select! {
-                    // Events first, so the UI sees every stage before the run's end.
-                    biased;
-                    Some(event) = event_rx.recv() => {
-                        let _ = self.events.send(WorkerEvent::Pipeline(event));
-                    }
-                    command = commands.recv(), if !ui_gone => match command {
-                        Some(Command::Cancel) => cancel.cancel(),
-                        Some(other) => deferred.push(other),
-                        None => {
-                            ui_gone = true;
-                            cancel.cancel();
-                        }
-                    },
-                    result = &mut run => break result,
-                }
-            }
-        };
-        while let Ok(event) = event_rx.try_recv() {
-            self.send(WorkerEvent::Pipeline(event));
-        }
+        let run = self.pipeline.next_run_number();
+        let checkpoint = self.checkpoint_for_run();
+        let (result, deferred, ui_gone) = drive(
+            self.pipeline
+                .run_edit(&self.project_id, prompt, &event_tx, &cancel),
+            event_rx,
+            &self.events,
+            commands,
+            &cancel,
+        )
+        .await;
         if flags.is_some() {
             self.pipeline.engine.flags = saved_flags;
         }
-        match &result.error {
-            Some(error) => tracing::warn!(
-                project = %self.project_id,
-                "edit \"{}\" ended {}: {error}",
-                result.prompt,
-                result.outcome.as_str()
-            ),
-            None => tracing::info!(
-                project = %self.project_id,
-                "edit \"{}\" {} in {:.1} ms real: {}",
-                result.prompt,
-                result.outcome.as_str(),
-                result.total_real_ms,
-                result.summary
-            ),
-        }
+        log_result(&self.project_id, &result);
+        self.last_start = checkpoint.map(|checkpoint| RunStart {
+            run,
+            prompt: prompt.to_string(),
+            checkpoint,
+            result: Some(result),
+            scenes_after: None,
+        });
         if !ui_gone {
             // The run may have written scenes and memory: the panels get fresh snapshots.
             self.send_memory();
-            self.send_scenes();
+            let after = self.send_scenes();
+            if let (Some(start), Some(rows)) = (self.last_start.as_mut(), after)
+                && let Ok(revision) = self.pipeline.store.project_revision(&self.project_id)
+            {
+                start.scenes_after = Some((revision, rows.iter().map(scene_state).collect()));
+            }
+            self.prepare_checkpoint();
         }
+        (deferred, ui_gone)
+    }
+
+    /// The checkpoint a run starts from: the one prepared while idle if the project has not
+    /// changed since, else one taken now; the backend's state is captured now in either case.
+    /// A failure costs only the A/B of this run, never the run.
+    fn checkpoint_for_run(&mut self) -> Option<Checkpoint> {
+        let current = self
+            .pipeline
+            .store
+            .project_revision(&self.project_id)
+            .ok()?;
+        let prepared = self
+            .prepared
+            .take()
+            .filter(|c| c.project_id == self.project_id && c.revision == current);
+        let taken = match prepared {
+            Some(mut c) => c.set_llm(self.pipeline.llm.as_ref()).map(|()| c),
+            None => Checkpoint::take(
+                &self.pipeline.store,
+                &self.project_id,
+                self.pipeline.llm.as_ref(),
+            ),
+        };
+        match taken {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("no A/B checkpoint for this run (b will not compare it): {e}");
+                None
+            }
+        }
+    }
+
+    /// Copies the project for the next run while nothing else is going on.
+    fn prepare_checkpoint(&mut self) {
+        match Checkpoint::take(
+            &self.pipeline.store,
+            &self.project_id,
+            self.pipeline.llm.as_ref(),
+        ) {
+            Ok(c) => self.prepared = Some(c),
+            Err(e) => {
+                self.prepared = None;
+                tracing::debug!("could not prepare an A/B checkpoint: {e}");
+            }
+        }
+    }
+
+    /// `b`: a dry run of run `run`'s prompt under `flags`, from where that run started.
+    async fn compare(
+        &mut self,
+        run: u64,
+        flags: Flags,
+        commands: &mut UnboundedReceiver<Command>,
+    ) -> (Vec<Command>, bool) {
+        let Some(start) = self.last_start.take_if(|s| s.run == run) else {
+            self.send(WorkerEvent::Error(format!(
+                "A/B: run #{run} is not the last run of this session, so where it started is \
+                 no longer kept; run the edit again and press b"
+            )));
+            return (Vec::new(), false);
+        };
+        let b_run = self.pipeline.reserve_run_number();
+        let options = crate::context::EngineOptions {
+            shadow_rate: self.pipeline.engine.optimized().shadow_rate,
+            ..Default::default()
+        };
+        tracing::info!(
+            "A/B: dry run #{b_run} of \"{}\" with {flags} from revision {} (run #{run} started there)",
+            start.prompt,
+            start.checkpoint.revision
+        );
+        let cancel = CancellationToken::new();
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let (dry, deferred, ui_gone) = drive(
+            start
+                .checkpoint
+                .dry_run(&start.prompt, flags, options, b_run, &event_tx, &cancel),
+            event_rx,
+            &self.events,
+            commands,
+            &cancel,
+        )
+        .await;
+        match dry {
+            Ok(dry) => {
+                if let Err(e) = compare::record_comparison(&mut self.pipeline.store, &dry) {
+                    tracing::warn!("A/B: the comparison run could not be recorded: {e}");
+                }
+                let same_decision = start
+                    .result
+                    .as_ref()
+                    .is_some_and(|a| compare::same_decision(a, &dry.result));
+                // A's resulting scenes are known only while nothing else was written after it.
+                let current = self.pipeline.store.project_revision(&self.project_id).ok();
+                let same_code = start
+                    .scenes_after
+                    .as_ref()
+                    .filter(|(revision, _)| Some(*revision) == current)
+                    .map(|(_, scenes)| *scenes == dry.scenes_after);
+                self.send(WorkerEvent::Compared {
+                    b_run,
+                    start_revision: start.checkpoint.revision,
+                    same_decision,
+                    same_code,
+                });
+            }
+            Err(e) => self.send(WorkerEvent::Error(format!("A/B: the dry run failed: {e}"))),
+        }
+        // Kept: b can be pressed again (with other flags) for the same run.
+        self.last_start = Some(start);
         (deferred, ui_gone)
     }
 
@@ -282,8 +416,10 @@ impl Worker {
             Ok(_) => {
                 tracing::info!(project = %id, "switched project");
                 self.project_id = id.clone();
+                self.last_start = None;
                 self.send(WorkerEvent::ProjectSwitched(id));
                 self.send_project_snapshots();
+                self.prepare_checkpoint();
             }
             Err(e) => self.send(WorkerEvent::Error(format!(
                 "cannot switch to project '{id}': {e}"
@@ -314,13 +450,20 @@ impl Worker {
         }
     }
 
-    fn send_scenes(&self) {
+    /// Sends the scenes panel's rows; returns them too (A/B compares A's resulting scenes).
+    fn send_scenes(&self) -> Option<Vec<SceneRow>> {
         match self.read_scenes() {
-            Ok(rows) => self.send(WorkerEvent::Scenes(rows)),
-            Err(e) => self.send(WorkerEvent::Error(format!(
-                "reading the scenes of '{}' failed: {e}",
-                self.project_id
-            ))),
+            Ok(rows) => {
+                self.send(WorkerEvent::Scenes(rows.clone()));
+                Some(rows)
+            }
+            Err(e) => {
+                self.send(WorkerEvent::Error(format!(
+                    "reading the scenes of '{}' failed: {e}",
+                    self.project_id
+                )));
+                None
+            }
         }
     }
 
@@ -355,6 +498,9 @@ impl Worker {
             Ok(records) => {
                 let mut runs: Vec<PastRun> = records
                     .into_iter()
+                    // Comparison runs (A/B dry runs) changed nothing and ran under another
+                    // preset: they are not part of the project's timing history.
+                    .filter(|r| !r.comparison)
                     .map(|r| PastRun {
                         // A record written by another version may not parse: its timings are
                         // then left out, the run still counts.
@@ -378,5 +524,69 @@ impl Worker {
                 self.project_id
             ))),
         }
+    }
+}
+
+/// Drives a run's future while forwarding its events to the UI and listening for commands:
+/// `Cancel` trips `cancel` at once, other commands wait for the run's end (returned in order).
+/// Returns the run's output, the deferred commands and whether the UI went away.
+async fn drive<T>(
+    run: impl std::future::Future<Output = T>,
+    mut event_rx: UnboundedReceiver<PipelineEvent>,
+    ui: &UnboundedSender<WorkerEvent>,
+    commands: &mut UnboundedReceiver<Command>,
+    cancel: &CancellationToken,
+) -> (T, Vec<Command>, bool) {
+    let mut deferred = Vec::new();
+    let mut ui_gone = false;
+    tokio::pin!(run);
+    let output = loop {
+        tokio::select! {
+            // Events first, so the UI sees every stage before the run's end.
+            biased;
+            Some(event) = event_rx.recv() => {
+                let _ = ui.send(WorkerEvent::Pipeline(event));
+            }
+            command = commands.recv(), if !ui_gone => match command {
+                Some(Command::Cancel) => cancel.cancel(),
+                Some(other) => deferred.push(other),
+                None => {
+                    ui_gone = true;
+                    cancel.cancel();
+                }
+            },
+            output = &mut run => break output,
+        }
+    };
+    while let Ok(event) = event_rx.try_recv() {
+        let _ = ui.send(WorkerEvent::Pipeline(event));
+    }
+    (output, deferred, ui_gone)
+}
+
+fn log_result(project_id: &str, result: &crate::pipeline::EditResult) {
+    match &result.error {
+        Some(error) => tracing::warn!(
+            project = %project_id,
+            "edit \"{}\" ended {}: {error}",
+            result.prompt,
+            result.outcome.as_str()
+        ),
+        None => tracing::info!(
+            project = %project_id,
+            "edit \"{}\" {} in {:.1} ms real: {}",
+            result.prompt,
+            result.outcome.as_str(),
+            result.total_real_ms,
+            result.summary
+        ),
+    }
+}
+
+fn scene_state(row: &SceneRow) -> SceneState {
+    SceneState {
+        name: row.name.clone(),
+        code: row.code.clone(),
+        duration_frames: row.duration_frames,
     }
 }

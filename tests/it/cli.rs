@@ -352,3 +352,111 @@ fn bench_names_the_demo_fixtures_when_asked_for_an_unknown_one() {
         .failure()
         .stderr(predicate::str::contains("demo-huge").and(predicate::str::contains("demo-medium")));
 }
+
+#[test]
+fn ab_compares_two_dry_runs_from_one_revision_and_leaves_the_project_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("editscope.db");
+    let export = |db: &std::path::Path| {
+        editscope(db)
+            .args(["export", "--project", "demo-small"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let before = export(&db);
+    let revision_before = json_of(editscope(&db).args([
+        "context",
+        "--project",
+        "demo-small",
+        "--flags",
+        "legacy",
+        "--json",
+    ]))["context"]["revision"]
+        .clone();
+    // Twice: a second comparison must find the project exactly as the first did.
+    for _ in 0..2 {
+        let report = json_of(editscope(&db).args([
+            "ab",
+            "--project",
+            "demo-small",
+            "--prompt",
+            "make the title red in scene 3",
+            "--time-scale",
+            "0",
+            "--json",
+        ]));
+        assert_eq!(report["dry_run"], true);
+        assert_eq!(report["revision"], revision_before, "{report:#}");
+        for side in ["a", "b"] {
+            let run = &report[side];
+            assert_eq!(run["start_revision"], revision_before, "{side}: {run:#}");
+            assert_eq!(run["comparison"], true);
+            assert_eq!(run["outcome"], "applied", "{side}: {run:#}");
+            assert_eq!(run["tool"], "editScene");
+            assert!(
+                !run["summary"].as_str().unwrap().contains("already"),
+                "{side} found the work done: {run:#}"
+            );
+            for field in ["run_id", "stages", "tokens", "context_path", "flags"] {
+                assert!(run.get(field).is_some(), "{side} misses {field}");
+            }
+        }
+        assert_eq!(report["a"]["flags"], "legacy");
+        assert_eq!(report["b"]["flags"], "optimized");
+        assert_eq!(report["same_decision"], true);
+        assert_eq!(report["same_code"], true);
+        for stage in [
+            "context",
+            "tool_selection",
+            "code_edit",
+            "response",
+            "total",
+        ] {
+            assert!(report["ratio"].get(stage).is_some(), "ratio misses {stage}");
+        }
+    }
+    assert_eq!(export(&db), before, "export changed after ab");
+    // Recorded as comparison runs, and nothing else.
+    let runs = json_of(editscope(&db).args(["runs", "--project", "demo-small", "--json"]));
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r["comparison"] == true), "{runs:?}");
+}
+
+#[test]
+fn ab_and_the_other_commands_refuse_a_shadow_rate_outside_0_to_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("editscope.db");
+    for args in [
+        vec![
+            "ab",
+            "--project",
+            "demo-small",
+            "--prompt",
+            "x",
+            "--shadow-rate",
+            "2",
+        ],
+        vec!["context", "--project", "demo-small", "--shadow-rate=-0.5"],
+        vec![
+            "edit",
+            "--project",
+            "demo-small",
+            "--prompt",
+            "x",
+            "--shadow-rate",
+            "1.5",
+        ],
+    ] {
+        editscope(&db)
+            .args(&args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(
+                "--shadow-rate must be between 0 and 1",
+            ));
+    }
+}

@@ -266,6 +266,8 @@ fn edit_result(
         model: "offline".into(),
         memory_written: vec![],
         error: None,
+        comparison: false,
+        start_revision: Some(1),
     }
 }
 
@@ -946,18 +948,20 @@ fn scenes_table_scrolls_to_the_selection_among_a_thousand_scenes() {
 }
 
 #[test]
-fn ab_key_reruns_the_last_prompt_under_the_other_preset_and_compares() {
+fn ab_key_compares_the_last_run_with_a_dry_run_under_the_other_preset() {
     let mut state = sample_state();
+    let runs_before = state.history.len();
     press(&mut state, KeyCode::Esc);
     let commands = press(&mut state, KeyCode::Char('b'));
+    // The last run of the session is #2: B is a dry run from where #2 started.
     assert_eq!(
         commands,
-        vec![Command::RunEdit {
-            prompt: "make the title blue in scene 2. keep a playful vibe".into(),
-            flags: Some(Flags::LEGACY),
+        vec![Command::Compare {
+            run: 2,
+            flags: Flags::LEGACY,
         }]
     );
-    let legacy = edit_result(
+    let mut legacy = edit_result(
         "make the title blue in scene 2. keep a playful vibe",
         Flags::LEGACY,
         Outcome::Applied,
@@ -968,8 +972,20 @@ fn ab_key_reruns_the_last_prompt_under_the_other_preset_and_compares() {
             timing(Stage::Response, 3.0, Some(3.0)),
         ],
     );
+    legacy.comparison = true;
     feed_run(&mut state, 3, Flags::LEGACY, legacy, Instant::now());
+    state.apply_event_at(
+        WorkerEvent::Compared {
+            b_run: 3,
+            start_revision: 1,
+            same_decision: true,
+            same_code: Some(true),
+        },
+        Instant::now(),
+    );
     assert_eq!(state.popup, Some(Popup::Ab));
+    // A comparison run is not part of the project's timing history.
+    assert_eq!(state.history.len(), runs_before);
     let text = screen(&render(&state, 120, 40));
     for needle in [
         "A/B",
@@ -981,6 +997,9 @@ fn ab_key_reruns_the_last_prompt_under_the_other_preset_and_compares() {
         "790 ms sim",
         "+77.2 %",
         "context tokens",
+        "rev 1, dry run",
+        "same",
+        "identical",
     ] {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
     }
@@ -1098,6 +1117,68 @@ async fn an_edit_runs_end_to_end_through_the_real_worker() {
         "{}",
         rows.join("\n")
     );
+    app.shutdown();
+}
+
+#[tokio::test]
+async fn ab_key_compares_with_a_dry_run_from_where_the_run_started() {
+    let _logs = LOG_LOCK.lock().await;
+    let (dir, pipeline) =
+        temp_pipeline(Box::new(editscope::llm::offline::OfflineBackend::new(0.0)));
+    let db = dir.path().join("editscope.db");
+    let handle = worker::spawn(pipeline, "demo-small".into()).unwrap();
+    let mut app = App::new(AppState::new("demo-small", Flags::OPTIMIZED), handle);
+    wait_until(&mut app, "the first snapshots", |s| {
+        s.worker_ready && !s.scenes.rows.is_empty()
+    })
+    .await;
+    type_keys(&mut app, "make the title red in scene 3");
+    app.handle_key(key(KeyCode::Enter));
+    wait_until(&mut app, "the run's end", |s| {
+        !s.run_active() && !s.history.is_empty()
+    })
+    .await;
+    let a = app.state.history.last().unwrap().clone();
+    assert_eq!(a.outcome, Outcome::Applied, "{:?}", app.state.status);
+    let after_a = Store::open(&db).unwrap();
+    let revision_after_a = after_a.project_revision("demo-small").unwrap();
+    let export_after_a =
+        serde_json::to_string(&editscope::fixtures::export(&after_a, "demo-small").unwrap())
+            .unwrap();
+    drop(after_a);
+
+    app.handle_key(key(KeyCode::Esc));
+    app.handle_key(key(KeyCode::Char('b')));
+    wait_until(&mut app, "the comparison", |s| {
+        s.ab.as_ref()
+            .is_some_and(|ab| ab.b.is_some() && ab.verdict.is_some())
+    })
+    .await;
+    let ab = app.state.ab.clone().unwrap();
+    let b = ab.b.unwrap();
+    let verdict = ab.verdict.unwrap();
+    // B started where A did, so it did the same work: not "already so, nothing to change".
+    assert_eq!(verdict.start_revision, a.start_revision.unwrap());
+    assert_eq!(b.outcome, Outcome::Applied, "{b:?}");
+    assert!(b.comparison);
+    assert_eq!(b.flags, Some(Flags::LEGACY));
+    assert!(verdict.same_decision, "{a:?} vs {b:?}");
+    assert_eq!(verdict.same_code, Some(true), "{a:?} vs {b:?}");
+    assert_eq!(b.summary, a.summary);
+    // The dry run left the project as A left it, and is recorded as a comparison run.
+    let store = Store::open(&db).unwrap();
+    assert_eq!(
+        store.project_revision("demo-small").unwrap(),
+        revision_after_a
+    );
+    let export_now =
+        serde_json::to_string(&editscope::fixtures::export(&store, "demo-small").unwrap()).unwrap();
+    assert_eq!(export_now, export_after_a);
+    let runs = store.list_edit_runs("demo-small", 10).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs[0].comparison && !runs[1].comparison, "{runs:?}");
+    let text = screen(&render(&app.state, 120, 40));
+    assert!(text.contains("identical"), "{text}");
     app.shutdown();
 }
 

@@ -76,6 +76,18 @@ pub struct PromptCache {
     entries: Mutex<HashMap<[u8; 32], Instant>>,
 }
 
+/// A copy holds the same prefixes with the same last-sent times: a comparison run forked from
+/// a backend sees exactly the hits that backend would.
+impl Clone for PromptCache {
+    fn clone(&self) -> Self {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        PromptCache {
+            ttl: self.ttl,
+            entries: Mutex::new(entries.clone()),
+        }
+    }
+}
+
 impl PromptCache {
     pub fn new(ttl: Duration) -> Self {
         PromptCache {

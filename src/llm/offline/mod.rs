@@ -154,6 +154,14 @@ struct Received {
 }
 
 impl LlmClient for OfflineBackend {
+    fn fork(&self) -> Option<Box<dyn LlmClient>> {
+        Some(Box::new(OfflineBackend {
+            time_scale: self.time_scale,
+            latency: self.latency,
+            cache: self.cache.clone(),
+        }))
+    }
+
     fn name(&self) -> String {
         "offline".to_string()
     }

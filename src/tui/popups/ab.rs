@@ -1,5 +1,6 @@
-//! `b`: two runs of the same prompt side by side, A (as it ran) and B (under the other preset):
-//! stage timings and tokens, with B's change relative to A.
+//! `b`: two runs of the same prompt side by side, A (as it ran) and B (a dry run under the other
+//! preset from the revision and backend state A started at): stage timings and tokens, with B's
+//! change relative to A, and whether both decided the same and left the same code.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -39,6 +40,21 @@ fn tokens(run: &RunSummary, pick: TokenPick) -> (String, Option<f64>) {
     }
 }
 
+fn revision(revision: Option<i64>, how: &str) -> String {
+    match revision {
+        Some(r) => format!("rev {r}, {how}"),
+        None => how.to_string(),
+    }
+}
+
+fn decision(run: &RunSummary) -> String {
+    match (&run.tool, &run.target_scene_id) {
+        (Some(tool), Some(target)) => format!("{tool} {target}"),
+        (Some(tool), None) => tool.clone(),
+        _ => run.outcome.as_str().to_string(),
+    }
+}
+
 pub fn draw(frame: &mut Frame, full: Rect, state: &AppState) {
     let area = super::area(frame, full, 90, 80);
     let Some(ab) = &state.ab else {
@@ -49,7 +65,7 @@ pub fn draw(frame: &mut Frame, full: Rect, state: &AppState) {
     let Some(b) = &ab.b else {
         frame.render_widget(
             Paragraph::new(Line::raw(format!(
-                "running B with {}… (A ran with {})",
+                "dry run of B with {}… (A ran with {}; B starts where A started)",
                 ab.b_flags,
                 a.flags_label()
             )))
@@ -66,10 +82,39 @@ pub fn draw(frame: &mut Frame, full: Rect, state: &AppState) {
             Cell::from(""),
         ]),
         Row::new(vec![
+            Cell::from("started at"),
+            Cell::from(revision(a.start_revision, "as it ran")),
+            Cell::from(revision(
+                ab.verdict.map(|v| v.start_revision).or(b.start_revision),
+                "dry run",
+            )),
+            Cell::from(""),
+        ]),
+        Row::new(vec![
             Cell::from("outcome"),
             Cell::from(a.outcome.as_str()),
             Cell::from(b.outcome.as_str()),
             Cell::from(""),
+        ]),
+        Row::new(vec![
+            Cell::from("decision"),
+            Cell::from(decision(a)),
+            Cell::from(decision(b)),
+            Cell::from(match ab.verdict {
+                Some(v) if v.same_decision => "same",
+                Some(_) => "differs",
+                None => "",
+            }),
+        ]),
+        Row::new(vec![
+            Cell::from("resulting code"),
+            Cell::from(""),
+            Cell::from(""),
+            Cell::from(match ab.verdict.and_then(|v| v.same_code) {
+                Some(true) => "identical",
+                Some(false) => "differs",
+                None => "—",
+            }),
         ]),
         Row::new(vec![
             Cell::from("context path"),

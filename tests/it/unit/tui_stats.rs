@@ -28,6 +28,9 @@ fn run(ms: f64, outcome: Outcome) -> RunSummary {
         summary: String::new(),
         error: None,
         target_scene_id: None,
+        tool: None,
+        comparison: false,
+        start_revision: None,
     }
 }
 

@@ -1,0 +1,156 @@
+//! `editscope ab --project ID --prompt TEXT [--a FLAGS] [--b FLAGS] [--llm ...]
+//! [--shadow-rate R] [--json]`: the same prompt under two flag sets, both as dry runs from the
+//! same revision and the same model-backend state; the project is left as it was.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+
+use super::{AbArgs, engine_options, open_store, print_json};
+use crate::context::Flags;
+use crate::pipeline::compare::{self, AbReport};
+use crate::pipeline::{EditResult, PipelineEvent, Stage};
+
+pub fn run(db: Option<&PathBuf>, args: AbArgs) -> anyhow::Result<()> {
+    let mut store = open_store(db)?;
+    store.get_project(&args.project)?;
+    let base = Flags::from_env();
+    let a = Flags::parse(&args.a, base).context("--a")?;
+    let b = Flags::parse(&args.b, base).context("--b")?;
+    let options = engine_options(args.shadow_rate)?;
+    let llm = crate::llm::from_args(&args.llm)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    // The events are not shown: the report is folded from the results.
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
+    let cancel = CancellationToken::new();
+    let ctrl_c = cancel.clone();
+    let report = runtime.block_on(async {
+        // Ctrl-C cancels the run; the project was never touched either way.
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                ctrl_c.cancel();
+            }
+        });
+        compare::ab(
+            &mut store,
+            &args.project,
+            &args.prompt,
+            a,
+            b,
+            llm.as_ref(),
+            options,
+            &tx,
+            &cancel,
+        )
+        .await
+    })?;
+    if args.json {
+        return print_json(&report);
+    }
+    print_table(&report);
+    Ok(())
+}
+
+fn ms(result: &EditResult, stage: Stage) -> Option<(f64, bool)> {
+    result.stages.iter().find(|s| s.name == stage).map(|s| {
+        (
+            s.simulated_ms.unwrap_or(s.real_ms),
+            s.simulated_ms.is_some(),
+        )
+    })
+}
+
+fn cell(figure: Option<(f64, bool)>, stage: Stage) -> String {
+    match figure {
+        // Only the model stages of a simulated backend are modeled; the others are wall clock.
+        Some((ms, true)) if stage.is_model_stage() => format!("{ms:>10.1} ms sim"),
+        Some((ms, _)) => format!("{ms:>10.1} ms    "),
+        None => format!("{:>14}", "-"),
+    }
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".into(), |r| format!("{r:.3}x"))
+}
+
+fn print_table(report: &AbReport) {
+    let (a, b) = (&report.a, &report.b);
+    println!(
+        "A/B on {} at revision {} (dry runs: the project is unchanged)",
+        report.project_id, report.revision
+    );
+    println!("prompt: {}", report.prompt);
+    println!("backend: {}", report.provider_state);
+    println!("{:<16} {:>17} {:>17} {:>9}", "", "A", "B", "B/A");
+    println!("{:<16} {:>17} {:>17}", "flags", a.flags, b.flags);
+    println!(
+        "{:<16} {:>17} {:>17}",
+        "outcome",
+        a.outcome.as_str(),
+        b.outcome.as_str()
+    );
+    println!(
+        "{:<16} {:>17} {:>17}",
+        "context path",
+        a.context_path.as_deref().unwrap_or("-"),
+        b.context_path.as_deref().unwrap_or("-")
+    );
+    for stage in Stage::ALL {
+        println!(
+            "{:<16} {:>17} {:>17} {:>9}",
+            stage.as_str(),
+            cell(ms(a, stage), stage),
+            cell(ms(b, stage), stage),
+            ratio(report.ratio.get(stage.as_str()).copied().flatten())
+        );
+    }
+    let total = |r: &EditResult| r.total_simulated_ms.unwrap_or(r.total_real_ms);
+    println!(
+        "{:<16} {:>14.1} ms {:>14.1} ms {:>9}",
+        "total",
+        total(a),
+        total(b),
+        ratio(report.ratio.get("total").copied().flatten())
+    );
+    println!(
+        "{:<16} {:>17} {:>17}",
+        "context tokens", a.tokens.context, b.tokens.context
+    );
+    println!(
+        "{:<16} {:>17} {:>17}",
+        "input (cached)",
+        format!("{} ({})", a.tokens.input, a.tokens.cached),
+        format!("{} ({})", b.tokens.input, b.tokens.cached)
+    );
+    let decision = |r: &EditResult| {
+        format!(
+            "{} {}",
+            r.tool.as_deref().unwrap_or(r.outcome.as_str()),
+            r.target_scene_id.as_deref().unwrap_or("")
+        )
+    };
+    println!(
+        "{:<16} {:>17} {:>17}",
+        "decision",
+        decision(a).trim(),
+        decision(b).trim()
+    );
+    println!(
+        "same decision: {} | same resulting code: {}",
+        yes_no(report.same_decision),
+        yes_no(report.same_code)
+    );
+    for (side, r) in [("A", a), ("B", b)] {
+        if let Some(e) = &r.error {
+            println!("{side} failed: {e}");
+        }
+    }
+}
+
+fn yes_no(v: bool) -> &'static str {
+    if v { "yes" } else { "no" }
+}
