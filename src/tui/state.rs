@@ -304,6 +304,8 @@ pub struct CacheView {
     pub events: Vec<EngineEvent>,
     /// Every difference shadow verification found this session, newest last.
     pub shadow_findings: Vec<String>,
+    /// The share of reused contexts the engine verifies (`--shadow-rate`).
+    pub shadow_rate: f64,
 }
 
 /// The diff between the contexts of the last two requests.
@@ -617,10 +619,12 @@ impl AppState {
                 project_id,
                 flags,
                 backend,
+                shadow_rate,
             } => {
                 self.project_id = project_id;
                 self.engine_flags = flags;
                 self.backend = backend;
+                self.cache.shadow_rate = shadow_rate;
                 self.worker_ready = true;
             }
             WorkerEvent::Pipeline(event) => self.apply_pipeline(event, now),

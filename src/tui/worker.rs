@@ -83,6 +83,8 @@ pub enum WorkerEvent {
         project_id: String,
         flags: Flags,
         backend: String,
+        /// The share of reused contexts verified against a fresh build (`--shadow-rate`).
+        shadow_rate: f64,
     },
     /// An event of a running edit, as the pipeline sent it.
     Pipeline(PipelineEvent),
@@ -204,6 +206,7 @@ impl Worker {
             project_id: self.project_id.clone(),
             flags: self.pipeline.engine.flags,
             backend: self.pipeline.llm.name(),
+            shadow_rate: self.pipeline.engine.optimized().shadow_rate,
         });
         self.send_projects();
         self.send_project_snapshots();

@@ -348,6 +348,7 @@ fn sample_state() -> AppState {
         project_id: "demo-small".into(),
         flags: Flags::OPTIMIZED,
         backend: "offline".into(),
+        shadow_rate: 0.0,
     });
     s.apply_event(WorkerEvent::Projects(vec![
         ProjectSummary {
@@ -1555,4 +1556,19 @@ fn measure_render_time_with_large_memory_and_logs() {
         );
     }
     assert!(screen(&render(&state, 80, 24)).contains("measurement log line 9999"));
+}
+
+#[test]
+fn cache_panel_shows_shadow_checks_mismatches_and_the_sampled_share() {
+    let mut state = sample_state();
+    state.cache.shadow_rate = 0.5;
+    state.cache.counters.shadow_checks = 3;
+    state.cache.counters.shadow_mismatches = 1;
+    let text = screen(&render(&state, 160, 48));
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("shadow")).collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("3 checks, 1 differed") && r.contains("50")),
+        "{text}"
+    );
 }

@@ -115,13 +115,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
     ]));
     lines.push(Line::from(vec![
         label("shadow"),
-        Span::raw(if c.shadow_checks == 0 {
-            "no checks (sampling off)".to_string()
-        } else {
-            format!(
-                "{} checks, {} differed",
-                c.shadow_checks, c.shadow_mismatches
-            )
+        Span::raw(match (c.shadow_checks, state.cache.shadow_rate) {
+            (0, rate) if rate <= 0.0 => "off (see --shadow-rate)".to_string(),
+            (checks, rate) => format!(
+                "{checks} checks, {} differed ({} sampled)",
+                c.shadow_mismatches,
+                format::percent(rate)
+            ),
         }),
     ]));
     if found.is_empty() {
