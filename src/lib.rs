@@ -11,6 +11,7 @@ pub mod llm;
 pub mod memory;
 pub mod metrics;
 pub mod pipeline;
+pub mod session;
 pub mod store;
 pub mod tui;
 pub mod util;

@@ -49,6 +49,48 @@ pub struct StageTiming {
     pub simulated_ms: Option<f64>,
 }
 
+/// One model call as `edit --json` reports it (`model_calls`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCall {
+    pub stage: Stage,
+    /// Time to first token: from the request sent to the first non-empty content or tool
+    /// delta (modeled for the offline backend, see `simulated`).
+    pub ttft_ms: f64,
+    /// Output tokens over the time after the first token; `None` when it cannot be told.
+    pub output_tokens_per_s: Option<f64>,
+    pub input_tokens: u64,
+    pub cached_tokens: u64,
+    pub output_tokens: u64,
+    /// The usage was estimated by editscope (the provider reported none).
+    pub usage_estimated: bool,
+    /// The figures come from the offline latency model, not a clock.
+    pub simulated: bool,
+    pub model: String,
+}
+
+impl ModelCall {
+    pub fn new(
+        stage: Stage,
+        usage: &crate::llm::Usage,
+        timing: &crate::llm::CallTiming,
+        model: &str,
+    ) -> Self {
+        let generation_s = (timing.total_ms - timing.ttft_ms) / 1000.0;
+        ModelCall {
+            stage,
+            ttft_ms: timing.ttft_ms,
+            output_tokens_per_s: (generation_s > 0.0 && usage.output_tokens > 0)
+                .then(|| usage.output_tokens as f64 / generation_s),
+            input_tokens: usage.input_tokens,
+            cached_tokens: usage.cached_input_tokens,
+            output_tokens: usage.output_tokens,
+            usage_estimated: false,
+            simulated: timing.simulated,
+            model: model.to_string(),
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -109,6 +151,13 @@ pub enum PipelineEvent {
         run: u64,
         level: String,
         message: String,
+    },
+    /// A model call finished: the prompt as sent, what it cost and how long it took.
+    ModelCall {
+        run: u64,
+        stage: Stage,
+        prompt: crate::llm::ChatPrompt,
+        call: ModelCall,
     },
     RunFinished {
         run: u64,

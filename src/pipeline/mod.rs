@@ -67,6 +67,9 @@ pub struct EditResult {
     /// The project's revision when the run started.
     #[serde(default)]
     pub start_revision: Option<i64>,
+    /// Each model call, in order.
+    #[serde(default)]
+    pub model_calls: Vec<ModelCall>,
 }
 
 /// Why a run failed.
@@ -103,6 +106,7 @@ pub(crate) struct Plan {
     pub usage: Usage,
     pub model: String,
     pub prefix_share: Option<f64>,
+    pub model_calls: Vec<ModelCall>,
 }
 
 impl Pipeline {
@@ -201,6 +205,7 @@ impl Pipeline {
             error: None,
             comparison: self.comparison,
             start_revision,
+            model_calls: Vec::new(),
         };
         match outcome {
             Ok(plan) => {
@@ -232,6 +237,7 @@ impl Pipeline {
                 };
                 result.model = plan.model.clone();
                 result.prefix_stable_share = plan.prefix_share;
+                result.model_calls = plan.model_calls.clone();
             }
             Err(e) => {
                 result.error = Some(e.to_string());
@@ -354,6 +360,18 @@ impl Pipeline {
             simulated_ms: picked.timing.simulated.then_some(picked.timing.total_ms),
         };
         stages.push(timing.clone());
+        let mut model_calls = vec![ModelCall::new(
+            Stage::ToolSelection,
+            &picked.usage,
+            &picked.timing,
+            &picked.model,
+        )];
+        send(PipelineEvent::ModelCall {
+            run,
+            stage: Stage::ToolSelection,
+            prompt: selection.prompt.clone(),
+            call: model_calls[0].clone(),
+        });
         send(PipelineEvent::StageFinished { run, timing });
         let mut usage = picked.usage;
         let mut model = picked.model.clone();
@@ -370,6 +388,7 @@ impl Pipeline {
                     usage,
                     model,
                     prefix_share,
+                    model_calls,
                 });
             }
             ToolDecision::Tool {
@@ -447,6 +466,19 @@ impl Pipeline {
                 simulated_ms: edited.timing.simulated.then_some(edited.timing.total_ms),
             };
             stages.push(timing.clone());
+            let call = ModelCall::new(
+                Stage::CodeEdit,
+                &edited.usage,
+                &edited.timing,
+                &edited.model,
+            );
+            send(PipelineEvent::ModelCall {
+                run,
+                stage: Stage::CodeEdit,
+                prompt: edit_request.prompt.clone(),
+                call: call.clone(),
+            });
+            model_calls.push(call);
             send(PipelineEvent::StageFinished { run, timing });
             usage.add(&edited.usage);
             model = edited.model.clone();
@@ -470,6 +502,7 @@ impl Pipeline {
             usage,
             model,
             prefix_share,
+            model_calls,
         })
     }
 }

@@ -758,6 +758,8 @@ impl AppState {
             }
             // Memory writes arrive with the run's result (`memory_written`) as well.
             PipelineEvent::MemoryWrite { .. } => {}
+            // Model calls arrive with the run's result (`model_calls`) as well.
+            PipelineEvent::ModelCall { .. } => {}
             PipelineEvent::Log { level, message, .. } => {
                 if level == "error" {
                     if self.errors.len() == ERRORS_KEPT {

@@ -268,6 +268,7 @@ fn edit_result(
         error: None,
         comparison: false,
         start_revision: Some(1),
+        model_calls: vec![],
     }
 }
 
