@@ -203,6 +203,11 @@ fn each_demo_fixture_keeps_what_the_legacy_builder_finds_with_and_without_its_st
         for (variant, file) in [("shipped", shipped), ("no stored preferences", bare)] {
             let (_d, mut store) = temp_store();
             fixtures::import(&mut store, id, &file).unwrap();
+            // The import learned from the whole history itself, the builders have nothing left.
+            assert!(
+                store.messages_after_watermark(id).unwrap().is_empty(),
+                "{id}"
+            );
             // `relevant` keeps the 1,000-scene demo quick; memory alone reads every scene.
             let combos = if id == "demo-large" {
                 vec![Flags::OPTIMIZED, flags("memory,relevant")]
