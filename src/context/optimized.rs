@@ -67,6 +67,13 @@ impl OptimizedBuilder {
     ) -> Result<Built, ContextError> {
         let mut clock = StepClock::start();
         let (q0, r0) = store.counters().snapshot();
+        // `memory` first learns from messages written since it last did (another tool writing
+        // this database), before the revision is read: what it learns is then in the revision
+        // this build checks and serves. One indexed query when there is nothing new.
+        if flags.memory {
+            crate::memory::learn::catch_up_or_warn(store, request.project_id);
+            clock.step("learn");
+        }
         let mut work = AnalysisWork::default();
         let mut events = Vec::new();
         let mut deltas_applied = 0;

@@ -2,7 +2,11 @@
 //!
 //! Preferences, scene relationships, scene analyses and image analyses, each with a confidence
 //! in 0..1 and the prompt it was learned from. Writes follow the upsert rule
-//! ([`crate::store::memory_upsert_wins`]) and bump the project revision.
+//! ([`crate::store::memory_upsert_wins`]) and bump the project revision. Stated preferences
+//! are learned from every recorded user message ([`learn`]), parsed by [`stated`].
+
+pub mod learn;
+pub mod stated;
 
 use std::collections::BTreeMap;
 

@@ -1,13 +1,14 @@
 //! Stage 4: store the result in one transaction and summarise it; record failed runs.
+//!
+//! Every user message the pipeline records is learned from in the transaction that records it
+//! (DESIGN.md section 7, [`crate::memory::learn`]): an applied run, a clarification and a
+//! failed run alike; only a cancelled run records no message.
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::*;
-use crate::context::prefs;
-use crate::store::{
-    EditRunRecord, MemoryType, MemoryWrite, Message, Scene, SceneIteration, StoreError,
-    UpsertOutcome,
-};
+use crate::memory::learn;
+use crate::store::{EditRunRecord, Message, Scene, SceneIteration, StoreError, UpsertOutcome};
 
 /// Confidence of a preference the user stated in a request (explicit, so high).
 pub const STATED_PREFERENCE_CONFIDENCE: f64 = 0.9;
@@ -44,14 +45,6 @@ pub(crate) fn apply(
     }))
     .unwrap_or_default();
     let model = plan.model.clone();
-    let stated = prefs::parse_preferences(&[Message {
-        id: String::new(),
-        project_id: project_id.to_string(),
-        role: "user".into(),
-        content: request.to_string(),
-        image_urls: vec![],
-        created_at: 0,
-    }]);
     let stages_so_far = stage_json(result);
     let comparison = pipeline.is_comparison();
     let outcome = pipeline.store.write(|w| {
@@ -172,24 +165,10 @@ pub(crate) fn apply(
                 )
             }
         };
-        // What the request taught us, with the request as its source.
-        let mut written = Vec::new();
-        for (key, p) in &stated {
-            let write = MemoryWrite {
-                project_id: project_id.to_string(),
-                memory_type: MemoryType::UserPreference,
-                key: key.clone(),
-                value: p.value.clone(),
-                confidence: STATED_PREFERENCE_CONFIDENCE,
-                source_prompt: request.to_string(),
-                learned_at: None,
-            };
-            let o = w.upsert_memory(&write)?;
-            written.push((key.clone(), p.value.clone(), o));
-        }
         let base_ms = now;
+        let user_message = format!("{project_id}-u{base_ms}-{run}");
         w.add_message(&Message {
-            id: format!("{project_id}-u{base_ms}-{run}"),
+            id: user_message.clone(),
             project_id: project_id.to_string(),
             role: "user".into(),
             content: request.to_string(),
@@ -204,6 +183,7 @@ pub(crate) fn apply(
             image_urls: vec![],
             created_at: base_ms + 1,
         })?;
+        let written = learn_recorded(w, project_id, &user_message)?;
         let run_id = w.add_edit_run(&EditRunRecord {
             id: 0,
             project_id: project_id.to_string(),
@@ -228,21 +208,7 @@ pub(crate) fn apply(
             result.target_scene_id = target;
             result.summary = summary;
             result.run_id = Some(run_id);
-            for (key, value, o) in written {
-                let label = match o {
-                    UpsertOutcome::Inserted => "inserted",
-                    UpsertOutcome::Replaced => "replaced",
-                    UpsertOutcome::KeptExisting => "kept_existing",
-                };
-                result.memory_written.push(format!("USER_PREFERENCE/{key}"));
-                let _ = events.send(PipelineEvent::MemoryWrite {
-                    run,
-                    memory_type: "USER_PREFERENCE".into(),
-                    key,
-                    value,
-                    outcome: label.into(),
-                });
-            }
+            report_learned(run, written, result, events);
         }
         Err(e) => {
             result.outcome = Outcome::Failed;
@@ -251,7 +217,65 @@ pub(crate) fn apply(
     }
 }
 
+/// What the recorded messages taught memory, in the transaction that records them: the
+/// request's own stated preferences at [`STATED_PREFERENCE_CONFIDENCE`], with the request as
+/// their source, and anything written by another tool since the context stage learned, at the
+/// parser's confidence ([`learn::learn_new`]).
+fn learn_recorded(
+    w: &mut crate::store::Writer<'_>,
+    project_id: &str,
+    user_message: &str,
+) -> Result<learn::Learned, StoreError> {
+    learn::learn_new(
+        w,
+        project_id,
+        Some(learn::Stated {
+            message_id: user_message,
+            confidence: STATED_PREFERENCE_CONFIDENCE,
+        }),
+    )
+}
+
+/// Reports the preferences a run's messages taught memory: `memory_written` and one
+/// `MemoryWrite` event each.
+fn report_learned(
+    run: u64,
+    learned: learn::Learned,
+    result: &mut EditResult,
+    events: &UnboundedSender<PipelineEvent>,
+) {
+    for p in learned.preferences {
+        let label = match p.outcome {
+            UpsertOutcome::Inserted => "inserted",
+            UpsertOutcome::Replaced => "replaced",
+            UpsertOutcome::KeptExisting => "kept_existing",
+        };
+        result
+            .memory_written
+            .push(format!("USER_PREFERENCE/{}", p.key));
+        let _ = events.send(PipelineEvent::MemoryWrite {
+            run,
+            memory_type: "USER_PREFERENCE".into(),
+            key: p.key,
+            value: p.value,
+            outcome: label.into(),
+        });
+    }
+}
+
+/// Whether a failed run was cancelled by the user (its error is [`PipelineError::Cancelled`]).
+fn was_cancelled(result: &EditResult) -> bool {
+    result.error.as_deref() == Some(PipelineError::Cancelled.to_string().as_str())
+}
+
 /// Records a failed run (no scene is touched). Returns the run id.
+///
+/// The user's request is recorded as a message too, and learned from like every recorded
+/// message: what a user stated ("I want the brand color #7C3AED everywhere, and make the title
+/// red") does not stop being so because the model call failed, and a retry will find it in
+/// memory. A cancelled run records no message and learns nothing: the user withdrew the
+/// request, and "cancelled; nothing was changed" stays true. No assistant message is recorded:
+/// the failure is the run's, in `edit_runs`, not something the editor said.
 pub(crate) fn record_failure(
     pipeline: &mut Pipeline,
     project_id: &str,
@@ -261,9 +285,10 @@ pub(crate) fn record_failure(
     let flags_json = serde_json::to_string(&pipeline.engine.flags).unwrap_or_default();
     let stages = stage_json(result);
     let comparison = pipeline.is_comparison();
+    let record_message = !was_cancelled(result);
     pipeline.store.write(|w| {
         let now = w.now();
-        w.add_edit_run(&EditRunRecord {
+        let run_id = w.add_edit_run(&EditRunRecord {
             id: 0,
             project_id: project_id.to_string(),
             prompt: request.to_string(),
@@ -277,7 +302,21 @@ pub(crate) fn record_failure(
             error: result.error.clone(),
             created_at: now,
             comparison,
-        })
+        })?;
+        if record_message {
+            // The run's row id keeps the message id unique without the pipeline's run counter.
+            let user_message = format!("{project_id}-u{now}-f{run_id}");
+            w.add_message(&Message {
+                id: user_message.clone(),
+                project_id: project_id.to_string(),
+                role: "user".into(),
+                content: request.to_string(),
+                image_urls: vec![],
+                created_at: now,
+            })?;
+            learn_recorded(w, project_id, &user_message)?;
+        }
+        Ok(run_id)
     })
 }
 

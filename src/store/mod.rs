@@ -9,6 +9,7 @@ mod migrations;
 mod models;
 mod reads;
 mod scratch;
+mod watermark;
 mod writer;
 
 pub use delta::ContextDelta;
@@ -198,12 +199,22 @@ impl Store {
     /// Runs `f` in one write transaction. If `f` fails nothing is written; on success the
     /// revisions of every touched project are bumped, with their deltas, before the commit.
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        self.write_shared(f)
+    }
+
+    /// [`Store::write`] for a caller that holds the store shared: the context engine, which
+    /// learns from new messages at the start of a build (see [`crate::memory::learn`]). The
+    /// same transaction, commit and revision bumps; only a nested write, which `&mut` rules
+    /// out at compile time, fails here at run time (SQLite refuses a transaction within a
+    /// transaction) and writes nothing.
+    pub fn write_shared<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let path = self.path.clone();
         let timeout = self.options.busy_timeout;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| classify(&path, timeout, e))?;
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(|e| classify(&path, timeout, e))?;
         let mut writer = Writer::new(tx);
         let value = f(&mut writer).map_err(|e| match e {
             StoreError::Sql(e) => classify(&path, timeout, e),

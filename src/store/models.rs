@@ -68,6 +68,18 @@ pub struct Message {
     pub created_at: i64,
 }
 
+/// Where memory learning stands in a project's messages: the last message (in the order
+/// (`created_at`, `id`)) whose stated preferences are in memory. A build learns only from the
+/// messages after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryWatermark {
+    pub project_id: String,
+    pub message_created_at: i64,
+    pub message_id: String,
+    /// When the watermark last moved (ms).
+    pub updated_at: i64,
+}
+
 /// The kinds of project memory (DESIGN.md section 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

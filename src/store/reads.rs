@@ -39,6 +39,21 @@ pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<MemoryEntry> {
     })
 }
 
+/// Maps a row of [`MESSAGE_COLUMNS`].
+pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        role: r.get(2)?,
+        content: r.get(3)?,
+        image_urls: json_list(r.get(4)?, 4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+pub(super) const MESSAGE_COLUMNS: &str =
+    "id, project_id, role, content, image_urls_json, created_at";
+
 const MEMORY_COLUMNS: &str =
     "id, project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at";
 
@@ -55,7 +70,7 @@ fn json_value(text: String, col: usize) -> rusqlite::Result<serde_json::Value> {
 }
 
 impl Store {
-    fn collect<T>(
+    pub(super) fn collect<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -74,7 +89,7 @@ impl Store {
         Ok(rows)
     }
 
-    fn one<T>(
+    pub(super) fn one<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -209,19 +224,12 @@ impl Store {
     pub fn list_messages(&self, project_id: &str, limit: Option<usize>) -> Result<Vec<Message>> {
         let limit = limit.map(|l| l as i64).unwrap_or(-1);
         let mut rows = self.collect(
-            "SELECT id, project_id, role, content, image_urls_json, created_at FROM messages
-             WHERE project_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE project_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
+            ),
             params![project_id, limit],
-            |r| {
-                Ok(Message {
-                    id: r.get(0)?,
-                    project_id: r.get(1)?,
-                    role: r.get(2)?,
-                    content: r.get(3)?,
-                    image_urls: json_list(r.get(4)?, 4)?,
-                    created_at: r.get(5)?,
-                })
-            },
+            message_from_row,
         )?;
         rows.reverse();
         Ok(rows)

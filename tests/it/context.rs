@@ -71,7 +71,9 @@ fn target_code(c: &Context) -> Option<String> {
 
 #[test]
 fn every_flag_combination_carries_what_the_edit_needs() {
-    let (_d, store) = seeded();
+    let (_d, mut store) = seeded();
+    // A preference memory has not learned yet (tests/it/learning.rs): none may be lost.
+    crate::learning::state_a_preference_memory_lacks(&mut store, "demo-small");
     let prompt = "make the title blue in scene 2";
     let scene2 = store.list_scenes("demo-small").unwrap()[1].clone();
     for flags in Flags::all_combinations() {
@@ -100,6 +102,8 @@ fn every_flag_combination_carries_what_the_edit_needs() {
                 "{flags}"
             );
             assert_eq!(built.context.scene_list.len(), 5);
+            let what = format!("{flags} round {round}");
+            crate::learning::assert_nothing_lost(&store, "demo-small", &built.context, &what);
             if round == 1 && flags.cache {
                 assert_eq!(built.stats.path, BuildPath::CacheHit, "{flags}");
             }

@@ -8,6 +8,7 @@ mod cli;
 mod context;
 mod fixtures;
 mod generator;
+mod learning;
 mod llm_anthropic;
 mod llm_openai;
 mod memory;
