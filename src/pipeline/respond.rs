@@ -35,6 +35,10 @@ pub(crate) fn apply(
         "misses": plan.built.stats.cache.misses,
         "invalidations": plan.built.stats.cache.invalidations,
         "build_us": plan.built.stats.build_us,
+        "shadow_checks": plan.built.stats.cache.shadow_checks,
+        "shadow_mismatches": plan.built.stats.cache.shadow_mismatches,
+        // The context build's sub-steps, so that a trace export can nest them in its stage.
+        "steps": plan.built.stats.steps,
     }))
     .unwrap_or_default();
     let tokens_json = serde_json::to_string(&serde_json::json!({
@@ -42,6 +46,7 @@ pub(crate) fn apply(
         "cached": plan.usage.cached_input_tokens,
         "output": plan.usage.output_tokens,
         "context": plan.built.context.tokens.total,
+        "model_calls": plan.model_calls,
     }))
     .unwrap_or_default();
     let model = plan.model.clone();
