@@ -40,6 +40,8 @@ pub enum Command {
     /// Same-work A/B: one prompt under two flag sets, both as dry runs from the same revision
     /// (the project is left exactly as it was), side by side.
     Ab(AbArgs),
+    /// Re-run a recorded session's prompts on a scratch copy of its project and compare.
+    Replay(ReplayArgs),
     /// Inspect and change project memory.
     #[command(subcommand)]
     Memory(MemoryCommand),
@@ -149,6 +151,34 @@ pub struct EditArgs {
     pub llm: LlmArgs,
     /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
     /// fresh build; a difference is logged and the fresh context served.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub shadow_rate: f64,
+    #[arg(long, conflicts_with = "events")]
+    pub json: bool,
+    /// Print every pipeline event as a JSON line on stdout as it happens, the result last
+    /// (in the `run_finished` event): the events the dashboard folds.
+    #[arg(long, value_name = "FORMAT", value_parser = ["jsonl"])]
+    pub events: Option<String>,
+    /// Append this run to a session file (JSON Lines, editscope.session/v1), creating it with a
+    /// header that holds the project as it is now.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A session file (editscope.session/v1), as `edit --record` writes it.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replay under these flags (default: each run's recorded flags).
+    #[arg(long)]
+    pub flags: Option<String>,
+    /// Replay a second time under these flags and show both.
+    #[arg(long, value_name = "F2")]
+    pub vs: Option<String>,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+    /// Share (0..1) of reused contexts verified against a fresh build.
     #[arg(long, default_value_t = 0.0, value_name = "R")]
     pub shadow_rate: f64,
     #[arg(long)]

@@ -1,13 +1,17 @@
-//! `editscope edit --project ID --prompt TEXT [--flags F] [--llm ...] [--json]`
+//! `editscope edit --project ID --prompt TEXT [--flags F] [--llm ...] [--json]
+//! [--events jsonl] [--record FILE]`
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
 use tokio_util::sync::CancellationToken;
 
 use super::{EditArgs, engine_options, open_store, print_json};
 use crate::context::{ContextEngine, Flags};
 use crate::pipeline::{Outcome, Pipeline, PipelineEvent};
+use crate::session::{Recorder, SessionHeader, SessionRun, TimedEvent};
 
 pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
     let store = open_store(db)?;
@@ -17,6 +21,20 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
         None => Flags::from_env(),
     };
     let llm = crate::llm::from_args(&args.llm)?;
+    // Opened before the run: a file that cannot be a session is refused before any work.
+    let mut recorder = match &args.record {
+        Some(path) => {
+            // The project as it is before this run: the header of a new session holds it.
+            let project = crate::fixtures::export(&store, &args.project)?;
+            let header =
+                SessionHeader::new(flags.to_string(), args.llm.llm.clone(), llm.name(), project);
+            Some(
+                Recorder::open(path, header)
+                    .with_context(|| format!("--record {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let mut pipeline = Pipeline::new(
         store,
         ContextEngine::new(flags, engine_options(args.shadow_rate)?),
@@ -29,32 +47,65 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
     let cancel = CancellationToken::new();
     let ctrl_c = cancel.clone();
-    let result = runtime.block_on(async {
+    let jsonl = args.events.is_some();
+    let (result, events) = runtime.block_on(async {
         // Ctrl-C cancels the run: nothing is written.
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 ctrl_c.cancel();
             }
         });
-        pipeline
+        // Every event is stamped as it arrives and, with --events jsonl, printed at once.
+        let started = Instant::now();
+        let consumer = tokio::spawn(async move {
+            let mut timed = Vec::new();
+            while let Some(event) = rx.recv().await {
+                let event = TimedEvent {
+                    at_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    event,
+                };
+                if jsonl && let Ok(line) = serde_json::to_string(&event) {
+                    println!("{line}");
+                }
+                timed.push(event);
+            }
+            timed
+        });
+        let result = pipeline
             .run_edit(&args.project, &args.prompt, &tx, &cancel)
-            .await
+            .await;
+        drop(tx);
+        (result, consumer.await.unwrap_or_default())
     });
-    drop(tx);
+    if let Some(recorder) = recorder.as_mut() {
+        let code_after = crate::session::replay::target_code(&pipeline.store, &result);
+        let run = SessionRun::from_events(
+            recorder.next_run(),
+            events.clone(),
+            result.clone(),
+            code_after,
+        );
+        if let Err(e) = recorder.append(&run) {
+            // The edit itself is done (or failed) as reported; only its recording is lost.
+            eprintln!("warning: {e}");
+        }
+    }
     let mut memory_lines = Vec::new();
-    while let Ok(event) = rx.try_recv() {
+    for timed in &events {
         if let PipelineEvent::MemoryWrite {
             memory_type,
             key,
             value,
             outcome,
             ..
-        } = event
+        } = &timed.event
         {
             memory_lines.push(format!("{memory_type}/{key} = {value} ({outcome})"));
         }
     }
-    if args.json {
+    if jsonl {
+        // The events (the result last, in `run_finished`) were printed as they happened.
+    } else if args.json {
         // The result's own serialisation is the contract of DESIGN.md 5a and 7 (`ab --json`
         // embeds the same object).
         print_json(&result)?;

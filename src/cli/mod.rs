@@ -9,6 +9,7 @@ mod export;
 mod import;
 mod memory;
 mod projects;
+mod replay;
 mod runs;
 mod tui;
 
@@ -61,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Context(args) => context::run(db.as_ref(), args),
         Command::Edit(args) => edit::run(db.as_ref(), args),
         Command::Ab(args) => ab::run(db.as_ref(), args),
+        // A replay runs on a scratch copy of the session's own project: no database is opened.
+        Command::Replay(args) => replay::run(args),
         Command::Memory(cmd) => memory::run(db.as_ref(), cmd),
         Command::Runs(args) => runs::run(db.as_ref(), args),
         Command::Undo(args) => runs::undo(db.as_ref(), args),

@@ -277,10 +277,7 @@ impl Recorder {
     /// Opens `path` for recording runs of `header.project`. An existing session must be of the
     /// same project (its header is kept as it is: the project as recording started); a file
     /// that is not a session is refused, never overwritten.
-    pub fn open(
-        path: &Path,
-        header: impl FnOnce() -> SessionHeader,
-    ) -> Result<Recorder, SessionError> {
+    pub fn open(path: &Path, header: SessionHeader) -> Result<Recorder, SessionError> {
         let shown = path.display().to_string();
         let existing = match std::fs::metadata(path) {
             Ok(m) if m.len() > 0 => Some(read(path)?),
@@ -288,12 +285,11 @@ impl Recorder {
         };
         match existing {
             Some(session) => {
-                let wanted = header();
-                if session.header.project.project.id != wanted.project.project.id {
+                if session.header.project.project.id != header.project.project.id {
                     return Err(SessionError::OtherProject {
                         path: shown,
                         recorded: session.header.project.project.id,
-                        asked: wanted.project.project.id,
+                        asked: header.project.project.id,
                     });
                 }
                 Ok(Recorder {
@@ -306,7 +302,7 @@ impl Recorder {
                     path: path.to_path_buf(),
                     runs: 0,
                 };
-                recorder.append_line(&header())?;
+                recorder.append_line(&header)?;
                 Ok(recorder)
             }
         }

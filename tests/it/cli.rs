@@ -460,3 +460,60 @@ fn ab_and_the_other_commands_refuse_a_shadow_rate_outside_0_to_1() {
             ));
     }
 }
+
+#[test]
+fn edit_events_jsonl_prints_every_pipeline_event_as_it_happens_with_the_result_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("editscope.db");
+    let out = editscope(&db)
+        .args([
+            "edit",
+            "--project",
+            "demo-small",
+            "--prompt",
+            "make scene 2 shorter",
+        ])
+        .args(["--time-scale", "0", "--events", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let events: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON event"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"run_started"));
+    assert_eq!(kinds.last(), Some(&"run_finished"));
+    for kind in ["stage_started", "stage_finished", "cache", "model_call"] {
+        assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
+    }
+    let mut last = 0.0;
+    for e in &events {
+        let at = e["at_ms"].as_f64().unwrap();
+        assert!(at >= last, "events out of order: {kinds:?}");
+        last = at;
+    }
+    let result = &events.last().unwrap()["result"];
+    assert_eq!(result["outcome"], "applied");
+    assert_eq!(result["model_calls"].as_array().unwrap().len(), 2);
+    let call = &result["model_calls"][0];
+    for field in [
+        "stage",
+        "ttft_ms",
+        "output_tokens_per_s",
+        "input_tokens",
+        "cached_tokens",
+        "output_tokens",
+        "usage_estimated",
+        "simulated",
+    ] {
+        assert!(call.get(field).is_some(), "model call misses {field}");
+    }
+    assert_eq!(call["simulated"], true);
+}

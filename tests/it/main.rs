@@ -15,6 +15,7 @@ mod memory;
 mod offline_backend;
 mod scene_refs;
 mod scripted_server;
+mod session;
 mod store;
 mod tui;
 mod unit;

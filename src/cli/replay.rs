@@ -1,0 +1,105 @@
+//! `editscope replay FILE [--flags F] [--vs F2] [--llm ...] [--time-scale X] [--json]`
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+
+use super::{ReplayArgs, engine_options, print_json};
+use crate::context::Flags;
+use crate::pipeline::{EditResult, PipelineEvent, Stage};
+use crate::session::replay::{self, Pass, ReplayReport};
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
+    let session = crate::session::read(&args.file)?;
+    let base = Flags::from_env();
+    let first: Pass = match &args.flags {
+        Some(f) => Some(Flags::parse(f, base).context("--flags")?),
+        None => None,
+    };
+    let mut passes = vec![first];
+    if let Some(vs) = &args.vs {
+        passes.push(Some(Flags::parse(vs, base).context("--vs")?));
+    }
+    let options = engine_options(args.shadow_rate)?;
+    // Checked once before any work, so a bad backend setting fails before the first pass.
+    crate::llm::from_args(&args.llm)?;
+    let make_llm = || crate::llm::from_args(&args.llm);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
+    let cancel = CancellationToken::new();
+    let ctrl_c = cancel.clone();
+    let report = runtime.block_on(async {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                ctrl_c.cancel();
+            }
+        });
+        replay::replay(&session, &passes, &make_llm, options, &tx, &cancel).await
+    })?;
+    if args.json {
+        return print_json(&report);
+    }
+    print_report(&report);
+    Ok(())
+}
+
+fn figure(result: &EditResult, stage: Stage) -> Option<f64> {
+    result
+        .stages
+        .iter()
+        .find(|s| s.name == stage)
+        .map(|s| s.simulated_ms.unwrap_or(s.real_ms))
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.1} ms"))
+}
+
+fn ratio(replayed: Option<f64>, recorded: Option<f64>) -> String {
+    match (replayed, recorded) {
+        (Some(b), Some(a)) if a > 0.0 => format!("{:.3}x", b / a),
+        _ => "-".into(),
+    }
+}
+
+fn print_report(report: &ReplayReport) {
+    println!(
+        "replay of {} ({} runs of project {}) under: {}",
+        report.file,
+        report.runs.len(),
+        report.project_id,
+        report.passes.join(" vs ")
+    );
+    if report.cut_off {
+        println!("note: the file's last line was cut off; that run was left out");
+    }
+    for (i, run) in report.runs.iter().enumerate() {
+        println!("\nrun {}: {}", i + 1, run.prompt);
+        let mut header = format!("  {:<16} {:>14}", "stage", "recorded");
+        for pass in &report.passes {
+            header.push_str(&format!(" {:>14} {:>9}", pass, "ratio"));
+        }
+        println!("{header}");
+        for stage in Stage::ALL {
+            let recorded = figure(&run.recorded, stage);
+            let mut line = format!("  {:<16} {:>14}", stage.as_str(), ms(recorded));
+            for replayed in &run.replayed {
+                let value = figure(replayed, stage);
+                line.push_str(&format!(" {:>14} {:>9}", ms(value), ratio(value, recorded)));
+            }
+            println!("{line}");
+        }
+        for (replayed, m) in run.replayed.iter().zip(&run.matches) {
+            println!(
+                "  {}: {} {} | decision {} | code {}",
+                replayed.flags,
+                replayed.outcome.as_str(),
+                replayed.tool.as_deref().unwrap_or("-"),
+                if m.same_decision { "same" } else { "differs" },
+                if m.same_code { "same" } else { "differs" },
+            );
+        }
+    }
+}
