@@ -66,6 +66,9 @@ pub struct ModelCall {
     /// The figures come from the offline latency model, not a clock.
     pub simulated: bool,
     pub model: String,
+    /// Where this call's prompt first differed from the stage's previous prompt.
+    #[serde(default)]
+    pub prefix_divergence: Option<super::PrefixDivergence>,
 }
 
 impl ModelCall {
@@ -87,6 +90,7 @@ impl ModelCall {
             usage_estimated: false,
             simulated: timing.simulated,
             model: model.to_string(),
+            prefix_divergence: None,
         }
     }
 }

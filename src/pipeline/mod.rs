@@ -6,10 +6,12 @@
 //! failed run with its error.
 
 pub mod compare;
+pub mod divergence;
 mod events;
 pub mod prompt;
 pub mod respond;
 
+pub use divergence::PrefixDivergence;
 pub use events::*;
 
 use std::collections::BTreeMap;
@@ -70,6 +72,11 @@ pub struct EditResult {
     /// Each model call, in order.
     #[serde(default)]
     pub model_calls: Vec<ModelCall>,
+    /// Where the last model call's prompt first differed from the previous prompt of its stage
+    /// (what a provider's prompt cache could not reuse); `None` for a first prompt or when
+    /// nothing differed.
+    #[serde(default)]
+    pub prefix_divergence: Option<PrefixDivergence>,
 }
 
 /// Why a run failed.
@@ -95,6 +102,8 @@ pub struct Pipeline {
     next_run: u64,
     /// Whether this pipeline runs comparison runs (on a scratch copy): its runs say so.
     comparison: bool,
+    /// The last prompt sent in each model stage, to tell where the next one first differs.
+    last_prompts: std::collections::HashMap<Stage, crate::llm::ChatPrompt>,
 }
 
 /// Everything gathered before the response stage.
@@ -117,6 +126,7 @@ impl Pipeline {
             llm,
             next_run: 1,
             comparison: false,
+            last_prompts: std::collections::HashMap::new(),
         }
     }
 
@@ -142,6 +152,17 @@ impl Pipeline {
 
     pub fn is_comparison(&self) -> bool {
         self.comparison
+    }
+
+    /// Remembers the prompt sent in `stage` and says where it first differs from the one
+    /// sent there before.
+    fn note_prompt(
+        &mut self,
+        stage: Stage,
+        prompt: &crate::llm::ChatPrompt,
+    ) -> Option<PrefixDivergence> {
+        let previous = self.last_prompts.insert(stage, prompt.clone())?;
+        divergence::divergence(stage, &previous, prompt)
     }
 
     pub fn flags(&self) -> Flags {
@@ -206,6 +227,7 @@ impl Pipeline {
             comparison: self.comparison,
             start_revision,
             model_calls: Vec::new(),
+            prefix_divergence: None,
         };
         match outcome {
             Ok(plan) => {
@@ -238,6 +260,10 @@ impl Pipeline {
                 result.model = plan.model.clone();
                 result.prefix_stable_share = plan.prefix_share;
                 result.model_calls = plan.model_calls.clone();
+                result.prefix_divergence = plan
+                    .model_calls
+                    .last()
+                    .and_then(|c| c.prefix_divergence.clone());
             }
             Err(e) => {
                 result.error = Some(e.to_string());
@@ -366,6 +392,8 @@ impl Pipeline {
             &picked.timing,
             &picked.model,
         )];
+        model_calls[0].prefix_divergence =
+            self.note_prompt(Stage::ToolSelection, &selection.prompt);
         send(PipelineEvent::ModelCall {
             run,
             stage: Stage::ToolSelection,
@@ -466,12 +494,13 @@ impl Pipeline {
                 simulated_ms: edited.timing.simulated.then_some(edited.timing.total_ms),
             };
             stages.push(timing.clone());
-            let call = ModelCall::new(
+            let mut call = ModelCall::new(
                 Stage::CodeEdit,
                 &edited.usage,
                 &edited.timing,
                 &edited.model,
             );
+            call.prefix_divergence = self.note_prompt(Stage::CodeEdit, &edit_request.prompt);
             send(PipelineEvent::ModelCall {
                 run,
                 stage: Stage::CodeEdit,

@@ -269,6 +269,7 @@ fn edit_result(
         comparison: false,
         start_revision: Some(1),
         model_calls: vec![],
+        prefix_divergence: None,
     }
 }
 
