@@ -87,6 +87,9 @@ pub struct TuiArgs {
     /// fresh build; a difference is logged and the fresh context served.
     #[arg(long, default_value_t = 0.0, value_name = "R")]
     pub shadow_rate: f64,
+    /// The session file Ctrl+R records to (default: a new file in the current folder).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

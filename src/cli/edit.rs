@@ -26,8 +26,7 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
         Some(path) => {
             // The project as it is before this run: the header of a new session holds it.
             let project = crate::fixtures::export(&store, &args.project)?;
-            let header =
-                SessionHeader::new(flags.to_string(), args.llm.llm.clone(), llm.name(), project);
+            let header = SessionHeader::new(flags.to_string(), &llm.name(), project);
             Some(
                 Recorder::open(path, header)
                     .with_context(|| format!("--record {}", path.display()))?,

@@ -38,5 +38,10 @@ pub fn run(db: Option<&PathBuf>, args: TuiArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(crate::tui::run(pipeline, project, flags))
+    runtime.block_on(crate::tui::run(
+        pipeline,
+        project,
+        flags,
+        args.record.clone(),
+    ))
 }

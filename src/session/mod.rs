@@ -159,14 +159,21 @@ pub struct Session {
 }
 
 impl SessionHeader {
-    pub fn new(flags: String, backend: String, model: String, project: ProjectFile) -> Self {
+    /// A header for runs of `project` made with `flags` on the backend named `backend_name`
+    /// (as [`crate::llm::LlmClient::name`] gives it: `offline`, `openai:MODEL`, ...).
+    pub fn new(flags: String, backend_name: &str, project: ProjectFile) -> Self {
+        let (backend, model) = match backend_name.split_once(':') {
+            Some((kind, model)) => (kind, model),
+            None if backend_name == "offline" => (backend_name, crate::llm::offline::OFFLINE_MODEL),
+            None => (backend_name, ""),
+        };
         SessionHeader {
             format: SESSION_FORMAT.to_string(),
             editscope_version: env!("CARGO_PKG_VERSION").to_string(),
             created_at: crate::util::now_ms(),
             flags,
-            backend,
-            model,
+            backend: backend.to_string(),
+            model: model.to_string(),
             project,
         }
     }

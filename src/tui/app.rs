@@ -198,12 +198,19 @@ fn install_panic_hook() {
 
 /// Runs the dashboard on the real terminal until the user quits. The terminal is restored on
 /// return, on error and on panic.
-pub async fn run(pipeline: Pipeline, project_id: String, flags: Flags) -> anyhow::Result<()> {
+pub async fn run(
+    pipeline: Pipeline,
+    project_id: String,
+    flags: Flags,
+    record_path: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     logging::init();
     let worker =
         worker::spawn(pipeline, project_id.clone()).context("starting the worker thread")?;
-    let mut app = App::new(AppState::new(&project_id, flags), worker);
+    let mut state = AppState::new(&project_id, flags);
+    state.record_path = record_path;
+    let mut app = App::new(state, worker);
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
         Err(e) => {

@@ -63,6 +63,8 @@ pub enum Action {
     ProjectPicker,
     AbCompare,
     ShowAb,
+    /// Ctrl+R: start or stop recording the session's runs to a session file.
+    ToggleRecording,
     /// Esc in normal mode: cancels a running edit.
     CancelRun,
     Refresh,
@@ -401,7 +403,7 @@ pub static BINDINGS: &[Binding] = &[
         NONE,
         "b",
         A::AbCompare,
-        "A/B: re-run the last prompt under the other preset (legacy <-> optimized) and compare both runs",
+        "A/B: a dry run of the last prompt under the other preset (legacy <-> optimized) from where the last run started, compared with it",
         Some("b A/B"),
     ),
     bind(
@@ -695,6 +697,15 @@ pub static BINDINGS: &[Binding] = &[
         None,
     ),
     // Everywhere.
+    bind(
+        C::Anywhere,
+        K::Char('r'),
+        CTRL,
+        "Ctrl-R",
+        A::ToggleRecording,
+        "start or stop recording this session's runs to a session file (replay it with `editscope replay`)",
+        Some("^R record"),
+    ),
     bind(
         C::Anywhere,
         K::Char('c'),

@@ -520,6 +520,10 @@ pub struct AppState {
     pub awaiting_run: bool,
     pub history: RunHistory,
     pub ab: Option<AbPair>,
+    /// The session file the worker records runs to, while it records.
+    pub recording: Option<std::path::PathBuf>,
+    /// Where Ctrl+R records (`tui --record FILE`); `None`: a new file in the current folder.
+    pub record_path: Option<std::path::PathBuf>,
 
     pub cache: CacheView,
     pub diff: DiffView,
@@ -559,6 +563,8 @@ impl AppState {
             awaiting_run: false,
             history: RunHistory::default(),
             ab: None,
+            recording: None,
+            record_path: None,
             cache: CacheView::default(),
             diff: DiffView::default(),
             memory: MemoryView::default(),
@@ -663,6 +669,21 @@ impl AppState {
                 self.memory.written_by_last_run.clear();
             }
             WorkerEvent::FlagsApplied(flags) => self.engine_flags = flags,
+            WorkerEvent::Recording(path) => {
+                match (&path, &self.recording) {
+                    (Some(p), _) => self
+                        .set_status(StatusKind::Ok, format!("recording runs to {}", p.display())),
+                    (None, Some(p)) => self.set_status(
+                        StatusKind::Ok,
+                        format!(
+                            "recording stopped; replay with `editscope replay {}`",
+                            p.display()
+                        ),
+                    ),
+                    (None, None) => {}
+                }
+                self.recording = path;
+            }
             WorkerEvent::Compared {
                 b_run,
                 start_revision,

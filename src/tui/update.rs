@@ -89,6 +89,7 @@ impl AppState {
                 return vec![Command::ListProjects];
             }
             Action::AbCompare => return self.start_ab(),
+            Action::ToggleRecording => return self.toggle_recording(),
             Action::ShowAb => {
                 if self.ab.is_some() {
                     self.popup = Some(Popup::Ab);
@@ -228,6 +229,25 @@ impl AppState {
             format!("{what}: flags now {flags}; changes apply to the next edit"),
         );
         vec![Command::SetFlags(flags)]
+    }
+
+    fn toggle_recording(&mut self) -> Vec<Command> {
+        if self.recording.is_some() {
+            self.set_status(StatusKind::Info, "stopping the recording…");
+            return vec![Command::StopRecording];
+        }
+        let path = self.record_path.clone().unwrap_or_else(|| {
+            std::path::PathBuf::from(format!(
+                "editscope-{}-{}.jsonl",
+                self.project_id,
+                crate::util::now_ms() / 1000
+            ))
+        });
+        self.set_status(
+            StatusKind::Info,
+            format!("recording to {}…", path.display()),
+        );
+        vec![Command::StartRecording(path)]
     }
 
     fn start_ab(&mut self) -> Vec<Command> {

@@ -121,8 +121,14 @@ fn draw_title(frame: &mut Frame, area: Rect, state: &AppState) {
         ""
     };
     // The mode comes first: when 80 columns cut the line, they cut the flags, not the mode.
+    let recording = if state.recording.is_some() {
+        Span::styled(" ● REC ", theme::error())
+    } else {
+        Span::raw("")
+    };
     let left = Line::from(vec![
         Span::styled(" editscope ", theme::selected()),
+        recording,
         Span::raw(" "),
         Span::styled(mode, theme::heading()),
         Span::raw(format!(

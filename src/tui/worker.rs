@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::Flags;
 use crate::pipeline::compare::{self, Checkpoint, SceneState};
 use crate::pipeline::{Outcome, Pipeline, PipelineEvent, StageTiming};
+use crate::session::{Recorder, SessionHeader, SessionRun, TimedEvent};
 use crate::store::{MemoryEntry, ProjectSummary, SceneIteration};
 
 /// The worker thread's name (the panic hook tells its panics apart by it).
@@ -44,6 +45,10 @@ pub enum Command {
         run: u64,
         flags: Flags,
     },
+    /// Starts recording the runs of this session to a session file (appending to it when it
+    /// is already a session of this project).
+    StartRecording(std::path::PathBuf),
+    StopRecording,
     /// Cancels the running edit; nothing is written.
     Cancel,
     /// Sets the flags the next edits use.
@@ -105,6 +110,8 @@ pub enum WorkerEvent {
         same_decision: bool,
         same_code: Option<bool>,
     },
+    /// The session file runs are recorded to, or `None` when recording stopped.
+    Recording(Option<std::path::PathBuf>),
     /// Something failed outside a run (a run's failure arrives as its `RunFinished`).
     Error(String),
 }
@@ -164,6 +171,7 @@ pub fn spawn(pipeline: Pipeline, project_id: String) -> std::io::Result<WorkerHa
                 events: event_tx,
                 prepared: None,
                 last_start: None,
+                recorder: None,
             };
             runtime.block_on(worker.run(command_rx));
         })?;
@@ -183,6 +191,8 @@ struct Worker {
     prepared: Option<Checkpoint>,
     /// Where the last run of this session started, for `b`.
     last_start: Option<RunStart>,
+    /// The session file runs are recorded to (Ctrl+R), and its path.
+    recorder: Option<(std::path::PathBuf, Recorder)>,
 }
 
 /// A run of this session and the checkpoint it started from.
@@ -236,6 +246,13 @@ impl Worker {
                     }
                     queued.extend(deferred);
                 }
+                Command::StartRecording(path) => self.start_recording(path),
+                Command::StopRecording => {
+                    if let Some((path, _)) = self.recorder.take() {
+                        tracing::info!("stopped recording to {}", path.display());
+                    }
+                    self.send(WorkerEvent::Recording(None));
+                }
                 // Nothing is running: nothing to cancel.
                 Command::Cancel => {}
                 Command::SetFlags(flags) => {
@@ -269,7 +286,7 @@ impl Worker {
         }
         let run = self.pipeline.next_run_number();
         let checkpoint = self.checkpoint_for_run();
-        let (result, deferred, ui_gone) = drive(
+        let ((result, timed), deferred, ui_gone) = drive(
             self.pipeline
                 .run_edit(&self.project_id, prompt, &event_tx, &cancel),
             event_rx,
@@ -278,6 +295,7 @@ impl Worker {
             &cancel,
         )
         .await;
+        self.record(&result, timed);
         if flags.is_some() {
             self.pipeline.engine.flags = saved_flags;
         }
@@ -301,6 +319,48 @@ impl Worker {
             self.prepare_checkpoint();
         }
         (deferred, ui_gone)
+    }
+
+    /// Starts recording to `path`: a new session file whose header holds the project as it
+    /// is now, or an existing session of this project to append to.
+    fn start_recording(&mut self, path: std::path::PathBuf) {
+        let header =
+            crate::fixtures::export(&self.pipeline.store, &self.project_id).map(|project| {
+                SessionHeader::new(
+                    self.pipeline.engine.flags.to_string(),
+                    &self.pipeline.llm.name(),
+                    project,
+                )
+            });
+        let opened = header
+            .map_err(|e| e.to_string())
+            .and_then(|header| Recorder::open(&path, header).map_err(|e| e.to_string()));
+        match opened {
+            Ok(recorder) => {
+                tracing::info!("recording runs to {}", path.display());
+                self.recorder = Some((path.clone(), recorder));
+                self.send(WorkerEvent::Recording(Some(path)));
+            }
+            Err(e) => {
+                self.send(WorkerEvent::Error(format!("cannot record: {e}")));
+                self.send(WorkerEvent::Recording(None));
+            }
+        }
+    }
+
+    /// Appends a finished run to the session being recorded, if any.
+    fn record(&mut self, result: &crate::pipeline::EditResult, timed: Vec<TimedEvent>) {
+        let Some((path, recorder)) = self.recorder.as_mut() else {
+            return;
+        };
+        let code_after = crate::session::replay::target_code(&self.pipeline.store, result);
+        let run = SessionRun::from_events(recorder.next_run(), timed, result.clone(), code_after);
+        if let Err(e) = recorder.append(&run) {
+            let message = format!("recording to {} stopped: {e}", path.display());
+            self.recorder = None;
+            self.send(WorkerEvent::Error(message));
+            self.send(WorkerEvent::Recording(None));
+        }
     }
 
     /// The checkpoint a run starts from: the one prepared while idle if the project has not
@@ -374,7 +434,7 @@ impl Worker {
         );
         let cancel = CancellationToken::new();
         let (event_tx, event_rx) = mpsc::unbounded_channel();
-        let (dry, deferred, ui_gone) = drive(
+        let ((dry, _), deferred, ui_gone) = drive(
             start
                 .checkpoint
                 .dry_run(&start.prompt, flags, options, b_run, &event_tx, &cancel),
@@ -532,24 +592,32 @@ impl Worker {
 
 /// Drives a run's future while forwarding its events to the UI and listening for commands:
 /// `Cancel` trips `cancel` at once, other commands wait for the run's end (returned in order).
-/// Returns the run's output, the deferred commands and whether the UI went away.
+/// Returns the run's output with its events stamped with their time since the start, the
+/// deferred commands and whether the UI went away.
 async fn drive<T>(
     run: impl std::future::Future<Output = T>,
     mut event_rx: UnboundedReceiver<PipelineEvent>,
     ui: &UnboundedSender<WorkerEvent>,
     commands: &mut UnboundedReceiver<Command>,
     cancel: &CancellationToken,
-) -> (T, Vec<Command>, bool) {
+) -> ((T, Vec<TimedEvent>), Vec<Command>, bool) {
     let mut deferred = Vec::new();
     let mut ui_gone = false;
+    let started = std::time::Instant::now();
+    let mut timed = Vec::new();
+    let mut forward = |event: PipelineEvent| {
+        timed.push(TimedEvent {
+            at_ms: started.elapsed().as_secs_f64() * 1000.0,
+            event: event.clone(),
+        });
+        let _ = ui.send(WorkerEvent::Pipeline(event));
+    };
     tokio::pin!(run);
     let output = loop {
         tokio::select! {
             // Events first, so the UI sees every stage before the run's end.
             biased;
-            Some(event) = event_rx.recv() => {
-                let _ = ui.send(WorkerEvent::Pipeline(event));
-            }
+            Some(event) = event_rx.recv() => forward(event),
             command = commands.recv(), if !ui_gone => match command {
                 Some(Command::Cancel) => cancel.cancel(),
                 Some(other) => deferred.push(other),
@@ -562,9 +630,9 @@ async fn drive<T>(
         }
     };
     while let Ok(event) = event_rx.try_recv() {
-        let _ = ui.send(WorkerEvent::Pipeline(event));
+        forward(event);
     }
-    (output, deferred, ui_gone)
+    ((output, timed), deferred, ui_gone)
 }
 
 fn log_result(project_id: &str, result: &crate::pipeline::EditResult) {

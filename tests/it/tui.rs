@@ -1185,6 +1185,47 @@ async fn ab_key_compares_with_a_dry_run_from_where_the_run_started() {
     app.shutdown();
 }
 
+#[tokio::test]
+async fn ctrl_r_records_the_session_runs_to_a_file_that_replays() {
+    let _logs = LOG_LOCK.lock().await;
+    let (dir, pipeline) =
+        temp_pipeline(Box::new(editscope::llm::offline::OfflineBackend::new(0.0)));
+    let session = dir.path().join("dashboard.jsonl");
+    let handle = worker::spawn(pipeline, "demo-small".into()).unwrap();
+    let mut state = AppState::new("demo-small", Flags::OPTIMIZED);
+    state.record_path = Some(session.clone());
+    let mut app = App::new(state, handle);
+    wait_until(&mut app, "the worker", |s| s.worker_ready).await;
+    let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
+    app.handle_key(ctrl_r);
+    wait_until(&mut app, "recording", |s| s.recording.is_some()).await;
+    let text = screen(&render(&app.state, 120, 40));
+    assert!(text.contains("REC"), "{text}");
+    for (i, prompt) in ["make the title red in scene 3", "make scene 2 shorter"]
+        .into_iter()
+        .enumerate()
+    {
+        type_keys(&mut app, prompt);
+        app.handle_key(key(KeyCode::Enter));
+        wait_until(&mut app, "the run's end", |s| {
+            !s.run_active() && s.history.len() == i + 1
+        })
+        .await;
+    }
+    app.handle_key(ctrl_r);
+    wait_until(&mut app, "recording stopped", |s| s.recording.is_none()).await;
+    let text = screen(&render(&app.state, 120, 40));
+    assert!(!text.contains("REC"), "{text}");
+    app.shutdown();
+    let recorded = editscope::session::read(&session).unwrap();
+    assert_eq!(recorded.header.project.project.id, "demo-small");
+    assert_eq!(recorded.runs.len(), 2);
+    assert_eq!(recorded.runs[1].prompt, "make scene 2 shorter");
+    assert!(!recorded.runs[0].events.is_empty());
+    assert!(!recorded.runs[0].prompts.is_empty());
+    assert!(!recorded.cut_off);
+}
+
 /// A backend whose every call times out.
 struct TimingOut;
 
