@@ -28,6 +28,7 @@ mod offline_new_scene;
 mod offline_patch;
 mod offline_retime;
 mod offline_words;
+mod resolve;
 mod tui_format;
 mod tui_keys;
 mod tui_panels_stages;
