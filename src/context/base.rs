@@ -11,7 +11,7 @@ use super::stats::StepClock;
 use super::{ContextError, Flags, prefs, sections, target, tokens};
 use crate::analysis::{self, SceneAnalysis};
 use crate::memory::{self, StoredSceneAnalysis};
-use crate::resolve::{SceneIndex, Scenes};
+use crate::resolve::Scenes;
 use crate::store::{MemoryType, MemoryWrite, Message, Project, Scene, Store};
 use crate::util::content_hash;
 
@@ -33,10 +33,10 @@ pub struct BaseContext {
     pub code_tokens: imbl::HashMap<String, usize>,
     /// The scene changed most recently by an edit (for "it").
     pub last_edited: Option<String>,
-    /// The scene names split into words once, aligned with the scene list, so that resolving
-    /// a request's target allocates nothing per scene.
+    /// The scene names split into words once (when a request first needs them), aligned with
+    /// the scene list, so that resolving a request's target allocates nothing per scene.
     #[serde(skip)]
-    pub name_index: Arc<SceneIndex>,
+    pub name_index: target::NameIndex,
     /// Each scene's 1-based list position by id, so that an update finds its scene without
     /// scanning a list of 10,000.
     #[serde(skip)]
@@ -404,7 +404,7 @@ pub fn assemble(
         line_tokens,
         code_tokens,
         last_edited,
-        name_index: Arc::default(),
+        name_index: target::NameIndex::default(),
         positions: imbl::HashMap::new(),
         scene_list_tokens: 0,
     };
@@ -494,12 +494,13 @@ impl BaseContext {
     /// After the scene list changed other than in place (a scene added, deleted or renamed):
     /// the name index must stay aligned with the list.
     pub fn rebuild_name_index(&mut self) {
-        self.name_index = Arc::new(target::name_index(&self.context.scene_list));
+        self.name_index = target::NameIndex::default();
     }
 
     /// Resolves the request's target scene id against this base.
     pub fn resolve_target(&self, prompt: &str) -> target::TargetMatch {
-        target::resolve_with(prompt, self, &self.name_index, self.last_edited.as_deref())
+        let index = self.name_index.of(self);
+        target::resolve_with(prompt, self, &index, self.last_edited.as_deref())
     }
 
     /// The context for one request: the base plus the target scene in full.

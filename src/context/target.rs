@@ -5,8 +5,12 @@
 //! The context builder uses it to pick the scene given in full under `relevant`; the model's
 //! tool selection may still choose another target, which the pipeline then fetches.
 
+use std::sync::{Arc, OnceLock};
+
 use super::model::SceneListEntry;
-use crate::resolve::{self, Clarification, How, Resolution, SceneIndex, Scenes};
+use crate::resolve::{
+    self, Clarification, How, IndexSource, LazyIndex, Resolution, SceneIndex, Scenes,
+};
 
 /// The target of a request, by scene id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +73,33 @@ impl Scenes for [SceneListEntry] {
     }
 }
 
+/// A base's name index, built when a request first needs it: a request that names a
+/// position ("scene 2") never looks at names, so a change of names (a scene added, deleted or
+/// renamed, a snapshot read by a new process) costs nothing until a request names a scene by
+/// name or says "it". Built once per version of the scene list and shared by every request on
+/// it, and by the clones of the base that did not change names.
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex(Arc<OnceLock<SceneIndex>>);
+
+impl NameIndex {
+    /// The index of `scenes` (the list this index stands for), built on first use.
+    pub fn of<'a, S: Scenes + ?Sized>(&'a self, scenes: &'a S) -> LazyIndex<'a, S> {
+        LazyIndex::new(&self.0, scenes)
+    }
+
+    /// Whether the index has been built (for tests).
+    pub fn is_built(&self) -> bool {
+        self.0.get().is_some()
+    }
+}
+
+/// Derived from the scene list, which is what the comparison of two bases looks at.
+impl PartialEq for NameIndex {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
 /// The name index of a scene list, for [`resolve_with`].
 pub fn name_index<'a>(scenes: impl IntoIterator<Item = &'a SceneListEntry>) -> SceneIndex {
     SceneIndex::new(scenes.into_iter().map(|s| s.name.as_str()))
@@ -85,7 +116,7 @@ pub fn resolve(prompt: &str, scenes: &[SceneListEntry], last_edited: Option<&str
 pub fn resolve_with<S: Scenes + ?Sized>(
     prompt: &str,
     scenes: &S,
-    index: &SceneIndex,
+    index: &(impl IndexSource + ?Sized),
     last_edited: Option<&str>,
 ) -> TargetMatch {
     TargetMatch::from_resolution(resolve::resolve(prompt, scenes, index, last_edited), scenes)

@@ -3,6 +3,8 @@
 //! their answers, so the readers are lenient about the wrapping and strict about the content;
 //! anything unusable becomes [`LlmError::Malformed`] quoting what came back.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use super::http::{StreamedAnswer, excerpt};
@@ -10,7 +12,7 @@ use super::types::{
     ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, SceneRef, Tool, ToolDecision,
     ToolSelectionRequest,
 };
-use crate::resolve::{self, Resolution, SceneIndex};
+use crate::resolve::{self, LazyIndex, Resolution};
 
 /// How much of a bad answer an error quotes.
 const QUOTE_CHARS: usize = 160;
@@ -281,7 +283,8 @@ pub fn resolve_target(
         && !scenes.is_empty()
         && !scenes.iter().any(|scene| scene.id == *target)
     {
-        let index = SceneIndex::new(scenes.iter().map(|s| s.name.as_str()));
+        let cell = OnceLock::new();
+        let index = LazyIndex::new(&cell, scenes);
         let why = match resolve::reference(target, scenes, &index) {
             Resolution::Found(found) => {
                 *target = scenes[found.index].id.clone();

@@ -27,6 +27,7 @@
 pub mod words;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 pub use words::is_quantity_unit;
 use words::{number, ordinal, without_quotes};
@@ -43,6 +44,38 @@ pub trait Scenes {
     /// without one.
     fn index_of(&self, id: &str) -> Option<usize> {
         (0..self.count()).find(|&i| self.id(i) == id)
+    }
+}
+
+/// Where the resolver gets the [`SceneIndex`] of the scenes from, when a request needs names:
+/// an index at hand, or one that a cached context builds on first use (a request naming a
+/// position never needs it).
+pub trait IndexSource {
+    fn scene_index(&self) -> &SceneIndex;
+}
+
+impl IndexSource for SceneIndex {
+    fn scene_index(&self) -> &SceneIndex {
+        self
+    }
+}
+
+/// The index of `scenes`, built the first time a request needs names and kept in `cell`.
+pub struct LazyIndex<'a, S: Scenes + ?Sized> {
+    cell: &'a OnceLock<SceneIndex>,
+    scenes: &'a S,
+}
+
+impl<'a, S: Scenes + ?Sized> LazyIndex<'a, S> {
+    /// `cell` must hold nothing or the index of these `scenes`.
+    pub fn new(cell: &'a OnceLock<SceneIndex>, scenes: &'a S) -> Self {
+        LazyIndex { cell, scenes }
+    }
+}
+
+impl<S: Scenes + ?Sized> IndexSource for LazyIndex<'_, S> {
+    fn scene_index(&self) -> &SceneIndex {
+        self.cell.get_or_init(|| SceneIndex::of(self.scenes))
     }
 }
 
@@ -77,6 +110,11 @@ impl SceneIndex {
             index.names.push(name_words.into_boxed_slice());
         }
         index
+    }
+
+    /// Indexes the names of `scenes`.
+    pub fn of<S: Scenes + ?Sized>(scenes: &S) -> Self {
+        SceneIndex::new((0..scenes.count()).map(|i| scenes.name(i)))
     }
 
     /// The number of scenes indexed.
@@ -258,7 +296,7 @@ fn listing(items: impl Iterator<Item = String>, total: usize, separator: &str) -
 pub fn resolve<S: Scenes + ?Sized>(
     prompt: &str,
     scenes: &S,
-    index: &SceneIndex,
+    index: &(impl IndexSource + ?Sized),
     last_edited: Option<&str>,
 ) -> Resolution {
     match explicit(prompt, scenes, index) {
@@ -288,7 +326,11 @@ pub fn implicit<S: Scenes + ?Sized>(scenes: &S, last_edited: Option<&str>) -> Re
 /// spaces around, a position ("2", "#2", "scene 2", "scene2"), a name ("Logo reveal",
 /// "logo-reveal"), or any phrasing a request could use ("the last scene"). Never "it": a
 /// model's answer must name its target.
-pub fn reference<S: Scenes + ?Sized>(text: &str, scenes: &S, index: &SceneIndex) -> Resolution {
+pub fn reference<S: Scenes + ?Sized>(
+    text: &str,
+    scenes: &S,
+    index: &(impl IndexSource + ?Sized),
+) -> Resolution {
     let trimmed = text.trim();
     if let Some(i) = scenes.index_of(trimmed) {
         return Resolution::Found(Found {
@@ -306,6 +348,7 @@ pub fn reference<S: Scenes + ?Sized>(text: &str, scenes: &S, index: &SceneIndex)
         return by_position(scenes.count(), position, trimmed.to_string());
     }
     let name_words = words::words(trimmed);
+    let index = checked(scenes, index);
     if let Some(first) = name_words.first()
         && let Some(candidates) = index.by_first_word.get(first)
         && let Some(&i) = candidates
@@ -321,17 +364,17 @@ pub fn reference<S: Scenes + ?Sized>(text: &str, scenes: &S, index: &SceneIndex)
 }
 
 /// The scene `prompt` names, if it names one (rules 1 to 4 of the module documentation).
-pub fn explicit<S: Scenes + ?Sized>(prompt: &str, scenes: &S, index: &SceneIndex) -> Resolution {
-    debug_assert_eq!(
-        scenes.count(),
-        index.len(),
-        "the scene index was built from another scene list"
-    );
+pub fn explicit<S: Scenes + ?Sized>(
+    prompt: &str,
+    scenes: &S,
+    index: &(impl IndexSource + ?Sized),
+) -> Resolution {
     let w = words::words(&without_quotes(prompt));
     let count = scenes.count();
     if let Some((position, phrase)) = numbered(&w).or_else(|| ordinal_phrase(&w, count)) {
         return by_position(count, position, phrase);
     }
+    let index = checked(scenes, index);
     if let Some(named) = by_name(&w, index) {
         return named;
     }
@@ -355,6 +398,20 @@ pub fn explicit<S: Scenes + ?Sized>(prompt: &str, scenes: &S, index: &SceneIndex
         };
     }
     Resolution::Nothing
+}
+
+/// The index from `source`, which must have been built from `scenes`.
+fn checked<'a, S: Scenes + ?Sized>(
+    scenes: &S,
+    source: &'a (impl IndexSource + ?Sized),
+) -> &'a SceneIndex {
+    let index = source.scene_index();
+    debug_assert_eq!(
+        scenes.count(),
+        index.len(),
+        "the scene index was built from another scene list"
+    );
+    index
 }
 
 /// The scene at 1-based `position`, or the question that it does not exist.
@@ -517,8 +574,10 @@ enum Strength {
 
 /// Rule 3: the scene the request names by its name; `None` when no name matches.
 fn by_name(w: &[String], index: &SceneIndex) -> Option<Resolution> {
-    // (scene index, strength, how), in the order found.
-    let mut found: Vec<(usize, Strength, How)> = Vec::new();
+    // (scene index, strength, the request's word where the match starts), in the order found;
+    // the winner's `How` is made at the end, so a word that many names share costs no
+    // allocation per scene.
+    let mut found: Vec<(usize, Strength, usize)> = Vec::new();
     let is_lead = |at: Option<usize>| {
         at.and_then(|i| w.get(i))
             .is_some_and(|x| NAME_LEADS.contains(&x.as_str()))
@@ -534,7 +593,7 @@ fn by_name(w: &[String], index: &SceneIndex) -> Option<Resolution> {
                 || j >= 1 && w[j - 1] == "the" && is_lead(j.checked_sub(2));
             let distinctive = name.len() > 1 || !NAME_STOPWORDS.contains(&name[0].as_str());
             if followed_by_noun || distinctive && (name.len() > 1 || as_object) {
-                found.push((i as usize, Strength::Whole, How::Name));
+                found.push((i as usize, Strength::Whole, j));
             }
         }
     }
@@ -542,7 +601,7 @@ fn by_name(w: &[String], index: &SceneIndex) -> Option<Resolution> {
     for (j, word) in w.iter().enumerate() {
         if w.get(j + 1).is_some_and(|x| is_scene_noun(x)) {
             for &i in index.with_word(word) {
-                found.push((i as usize, Strength::Word, How::NameWord(word.clone())));
+                found.push((i as usize, Strength::Word, j));
             }
         }
     }
@@ -554,8 +613,10 @@ fn by_name(w: &[String], index: &SceneIndex) -> Option<Resolution> {
         return Some(Resolution::Clarify(Clarification::Ambiguous(scenes)));
     }
     // The first way the one scene was found at its best strength.
-    found
-        .into_iter()
-        .find(|f| f.1 == best)
-        .map(|(index, _, how)| Resolution::Found(Found { index, how }))
+    let &(index, strength, j) = found.iter().find(|f| f.1 == best)?;
+    let how = match strength {
+        Strength::Whole => How::Name,
+        Strength::Word => How::NameWord(w[j].clone()),
+    };
+    Some(Resolution::Found(Found { index, how }))
 }

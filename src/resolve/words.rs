@@ -8,20 +8,24 @@
 /// "scene 2's title" is `scene 2 title`: a possessive is not a word of its own (read as "s" it
 /// would be a unit, and scene 2 a quantity).
 pub fn words(text: &str) -> Vec<String> {
-    let cleaned: String = text
-        .chars()
-        .flat_map(|c| {
-            let kept = c.is_alphanumeric() || c == '#' || c == '.' || c == '\'';
-            // Full lowercasing, not ASCII only: scene names are not all English.
-            let lower = kept.then(|| c.to_lowercase());
-            lower.into_iter().flatten().chain((!kept).then_some(' '))
+    // One allocation per word: this also splits every scene name of a 10,000-scene index.
+    text.split(|c: char| !(c.is_alphanumeric() || c == '#' || c == '.' || c == '\''))
+        .map(|piece| piece.trim_matches(|c| c == '.' || c == '\''))
+        .map(|piece| {
+            piece
+                .strip_suffix("'s")
+                .or_else(|| piece.strip_suffix("'S"))
+                .unwrap_or(piece)
         })
-        .collect();
-    cleaned
-        .split_whitespace()
-        .map(|w| w.trim_matches(|c| c == '.' || c == '\'').to_string())
-        .map(|w| w.strip_suffix("'s").map(str::to_string).unwrap_or(w))
-        .filter(|w| !w.is_empty())
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            if piece.is_ascii() {
+                piece.to_ascii_lowercase()
+            } else {
+                // Full lowercasing: scene names are not all English.
+                piece.to_lowercase()
+            }
+        })
         .collect()
 }
 

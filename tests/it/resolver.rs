@@ -309,3 +309,45 @@ async fn every_phrasing_means_the_same_scene_to_all_three_callers() {
     check_rows(&store, &mut engines, &explicit_rows()).await;
     check_rows(&store, &mut engines, &after_edit_rows()).await;
 }
+
+#[test]
+fn a_cached_base_splits_its_scene_names_only_for_a_request_that_needs_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open(dir.path().join("r.db")).expect("opens");
+    fixtures::import(&mut store, "resolver-table", &project()).expect("imports");
+    let mut engine = ContextEngine::new(Flags::OPTIMIZED, EngineOptions::default());
+    let key = editscope::context::CacheKey {
+        project_id: PROJECT.into(),
+        user_id: store.get_project(PROJECT).expect("project").user_id,
+        variant: Flags::OPTIMIZED.content_variant(),
+    };
+    let index_built = |engine: &ContextEngine| {
+        engine
+            .optimized()
+            .peek(&store, &key)
+            .expect("cached")
+            .name_index
+            .is_built()
+    };
+    let target = |engine: &mut ContextEngine, prompt: &str| {
+        engine
+            .build(&store, &request(prompt))
+            .expect("builds")
+            .context
+            .target_scene_id
+    };
+    // A position needs no names.
+    assert_eq!(target(&mut engine, "make scene 2 blue"), Some(id(2)));
+    assert_eq!(
+        target(&mut engine, "make the penultimate scene blue"),
+        Some(id(6))
+    );
+    assert!(!index_built(&engine));
+    // A name does; the index is then kept with the cached base for the next requests.
+    assert_eq!(
+        target(&mut engine, "make the pricing scene blue"),
+        Some(id(3))
+    );
+    assert!(index_built(&engine));
+    assert_eq!(target(&mut engine, "make the outro blue"), Some(id(7)));
+}

@@ -6,12 +6,14 @@
 //! edited last. A reference to a scene that does not exist, or that could be several, or no
 //! target at all when nothing was edited yet, is answered with a clarifying question.
 
+use std::sync::OnceLock;
+
 use serde_json::json;
 
 use super::edit::parse_operations;
 use super::words::{self, Duration};
 use crate::llm::{SceneRef, Tool, ToolDecision, ToolSelectionRequest};
-use crate::resolve::{self, Found, Resolution, SceneIndex, is_scene_noun};
+use crate::resolve::{self, Found, LazyIndex, Resolution, is_scene_noun};
 
 /// How long a scene becomes when the request says "longer"/"shorter" without an amount.
 const LONGER: f64 = 1.5;
@@ -32,7 +34,10 @@ pub(super) fn select(request: &ToolSelectionRequest) -> ToolDecision {
         );
     }
 
-    let index = SceneIndex::new(scenes.iter().map(|s| s.name.as_str()));
+    // Built only if the request names no position: the names of 10,000 scenes are not split
+    // for "scene 2".
+    let cell = OnceLock::new();
+    let index = LazyIndex::new(&cell, scenes.as_slice());
     let resolution = resolve::resolve(
         &request.user_prompt,
         scenes.as_slice(),
@@ -202,7 +207,8 @@ fn add_scene(w: &[String], request: &ToolSelectionRequest) -> ToolDecision {
         placement = "at the start".into();
     } else if let Some(i) = w.iter().position(|x| x == "after" || x == "before") {
         let rest = w[i + 1..].join(" ");
-        let index = SceneIndex::new(scenes.iter().map(|s| s.name.as_str()));
+        let cell = OnceLock::new();
+        let index = LazyIndex::new(&cell, scenes.as_slice());
         if let Resolution::Found(t) = resolve::explicit(&rest, scenes.as_slice(), &index) {
             position = if w[i] == "after" {
                 t.index + 2
