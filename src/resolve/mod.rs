@@ -20,9 +20,10 @@
 //! Positions are 1-based in video order, as users count: the scenes are given in that order and
 //! a [`Found::index`] is the 0-based index into them.
 //!
-//! Cost: the scene names are split once into a [`SceneIndex`] (a cached context keeps it);
-//! resolving a request then looks up the request's words in it, so it allocates nothing per
-//! scene and does not pass over a list of 10,000 scenes.
+//! Cost: the scene names are split once into a [`SceneIndex`], when a request first needs
+//! names (a position never does: see [`LazyIndex`]), and a cached context keeps it; resolving a
+//! request then looks up the request's words in it, so it allocates nothing per scene and does
+//! not pass over a list of 10,000 scenes.
 
 pub mod words;
 
@@ -196,11 +197,6 @@ impl How {
     /// Whether the request named the scene by (part of) its name.
     pub fn by_name(&self) -> bool {
         matches!(self, How::Name | How::NameWord(_) | How::Kind(_))
-    }
-
-    /// Whether the request named the scene at all (rather than "it" or nothing).
-    pub fn explicit(&self) -> bool {
-        !matches!(self, How::LastEdited | How::OnlyScene)
     }
 }
 
