@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: `store` -> `memory`/`analysis` -> `context` -> `pipeline` ->
 //! `metrics`/events -> `tui`. The TUI never touches SQL; the engine never touches the terminal.
+//! `resolve` (which scene a request means) sits below both `context` and `llm`, which share it.
 
 pub mod analysis;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod llm;
 pub mod memory;
 pub mod metrics;
 pub mod pipeline;
+pub mod resolve;
 pub mod session;
 pub mod store;
 pub mod tui;

@@ -11,6 +11,7 @@ use super::stats::StepClock;
 use super::{ContextError, Flags, prefs, sections, target, tokens};
 use crate::analysis::{self, SceneAnalysis};
 use crate::memory::{self, StoredSceneAnalysis};
+use crate::resolve::Scenes;
 use crate::store::{MemoryType, MemoryWrite, Message, Project, Scene, Store};
 use crate::util::content_hash;
 
@@ -32,9 +33,10 @@ pub struct BaseContext {
     pub code_tokens: imbl::HashMap<String, usize>,
     /// The scene changed most recently by an edit (for "it").
     pub last_edited: Option<String>,
-    /// Scene name words, aligned with the scene list, for target resolution.
+    /// The scene names split into words once (when a request first needs them), aligned with
+    /// the scene list, so that resolving a request's target allocates nothing per scene.
     #[serde(skip)]
-    pub name_index: Arc<Vec<(String, Vec<String>)>>,
+    pub name_index: target::NameIndex,
     /// Each scene's 1-based list position by id, so that an update finds its scene without
     /// scanning a list of 10,000.
     #[serde(skip)]
@@ -42,6 +44,27 @@ pub struct BaseContext {
     /// The sum of `line_tokens`, kept as lines change rather than summed on every update.
     #[serde(skip)]
     pub scene_list_tokens: usize,
+}
+
+/// The base's scene list for the resolver, with the position index for ids: resolving "it"
+/// looks the scene edited last up instead of scanning the list.
+impl Scenes for BaseContext {
+    fn count(&self) -> usize {
+        self.context.scene_list.len()
+    }
+
+    fn id(&self, index: usize) -> &str {
+        &self.context.scene_list[index].id
+    }
+
+    fn name(&self, index: usize) -> &str {
+        &self.context.scene_list[index].name
+    }
+
+    fn index_of(&self, id: &str) -> Option<usize> {
+        let position = *self.positions.get(id)?;
+        self.entry(id).and(position.checked_sub(1))
+    }
 }
 
 /// What a full build read from the store.
@@ -381,7 +404,7 @@ pub fn assemble(
         line_tokens,
         code_tokens,
         last_edited,
-        name_index: Arc::new(Vec::new()),
+        name_index: target::NameIndex::default(),
         positions: imbl::HashMap::new(),
         scene_list_tokens: 0,
     };
@@ -468,24 +491,16 @@ impl BaseContext {
         }
     }
 
+    /// After the scene list changed other than in place (a scene added, deleted or renamed):
+    /// the name index must stay aligned with the list.
     pub fn rebuild_name_index(&mut self) {
-        self.name_index = Arc::new(
-            self.context
-                .scene_list
-                .iter()
-                .map(|s| (s.id.clone(), target::words(&s.name)))
-                .collect(),
-        );
+        self.name_index = target::NameIndex::default();
     }
 
     /// Resolves the request's target scene id against this base.
     pub fn resolve_target(&self, prompt: &str) -> target::TargetMatch {
-        target::resolve_indexed(
-            prompt,
-            &self.context.scene_list,
-            &self.name_index,
-            self.last_edited.as_deref(),
-        )
+        let index = self.name_index.of(self);
+        target::resolve_with(prompt, self, &index, self.last_edited.as_deref())
     }
 
     /// The context for one request: the base plus the target scene in full.

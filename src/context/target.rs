@@ -1,165 +1,123 @@
-//! Which scene a request is about, from its words: "scene 2", "the second scene", "the last
-//! scene", "the intro", a scene's name, or else the most recently edited scene.
+//! Which scene a request is about, as the context builder takes it from [`crate::resolve`]: the
+//! same answer the offline model's tool selection and the check of a real model's answer take,
+//! here with scene ids.
 //!
-//! The context builder uses this to pick the scene given in full under `relevant`; the model's
+//! The context builder uses it to pick the scene given in full under `relevant`; the model's
 //! tool selection may still choose another target, which the pipeline then fetches.
 
+use std::sync::{Arc, OnceLock};
+
 use super::model::SceneListEntry;
+use crate::resolve::{
+    self, Clarification, How, IndexSource, LazyIndex, Resolution, SceneIndex, Scenes,
+};
 
-const ORDINALS: [(&str, usize); 10] = [
-    ("first", 1),
-    ("second", 2),
-    ("third", 3),
-    ("fourth", 4),
-    ("fifth", 5),
-    ("sixth", 6),
-    ("seventh", 7),
-    ("eighth", 8),
-    ("ninth", 9),
-    ("tenth", 10),
-];
-
-/// How a target was found.
+/// The target of a request, by scene id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetMatch {
-    /// The request names a position ("scene 2", "the second scene", "the last scene").
-    Position(String),
-    /// The request names a scene by (part of) its name.
-    Name(String),
-    /// No scene named: the most recently edited one.
-    LastEdited(String),
+    /// A scene, and how the request named it (or `LastEdited` / `OnlyScene` when it did not).
+    Found {
+        id: String,
+        how: How,
+    },
     /// The request names a position that does not exist, e.g. "scene 42" of 5.
     Missing {
         asked: usize,
         available: usize,
     },
+    /// The request's words name several scenes equally well (ids in video order).
+    Ambiguous(Vec<String>),
     None,
 }
 
 impl TargetMatch {
     pub fn scene_id(&self) -> Option<&str> {
         match self {
-            TargetMatch::Position(id) | TargetMatch::Name(id) | TargetMatch::LastEdited(id) => {
-                Some(id)
-            }
+            TargetMatch::Found { id, .. } => Some(id),
             _ => None,
         }
     }
-}
 
-/// Splits into lowercase words of letters and digits.
-pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Whether `word` makes the number before it a quantity rather than a scene's position:
-/// "scene 2" names a scene, "the pricing scene 6 seconds long" does not. The context's target
-/// resolution and the offline model's tool selection both ask this, so they always agree.
-pub fn is_quantity_unit(word: &str) -> bool {
-    matches!(
-        word,
-        "s" | "sec"
-            | "secs"
-            | "second"
-            | "seconds"
-            | "min"
-            | "minute"
-            | "minutes"
-            | "f"
-            | "frame"
-            | "frames"
-            | "ms"
-            | "px"
-            | "percent"
-            | "%"
-    )
-}
-
-/// The 1-based position a request names, if any (`usize::MAX` for "last").
-pub fn named_position(prompt_words: &[String]) -> Option<usize> {
-    for (i, w) in prompt_words.iter().enumerate() {
-        let next = prompt_words.get(i + 1).map(String::as_str);
-        // "scene 2", but not "the pricing scene 6 seconds long": a number with a unit after it
-        // is a quantity.
-        let unit_follows = prompt_words.get(i + 2).is_some_and(|u| is_quantity_unit(u));
-        if w == "scene"
-            && !unit_follows
-            && let Some(n) = next.and_then(|n| n.parse::<usize>().ok())
-        {
-            return Some(n);
-        }
-        let is_scene_word = matches!(next, Some("scene") | Some("one") | Some("slide"));
-        if is_scene_word {
-            if w == "last" || w == "final" {
-                return Some(usize::MAX);
-            }
-            if let Some((_, n)) = ORDINALS.iter().find(|(name, _)| name == w) {
-                return Some(*n);
-            }
+    /// The resolver's answer with ids for indexes.
+    pub fn from_resolution<S: Scenes + ?Sized>(resolution: Resolution, scenes: &S) -> Self {
+        match resolution {
+            Resolution::Found(found) => TargetMatch::Found {
+                id: scenes.id(found.index).to_string(),
+                how: found.how,
+            },
+            Resolution::Clarify(Clarification::NoSuchPosition {
+                asked, available, ..
+            }) => TargetMatch::Missing { asked, available },
+            Resolution::Clarify(Clarification::Ambiguous(indexes)) => TargetMatch::Ambiguous(
+                indexes
+                    .into_iter()
+                    .map(|i| scenes.id(i).to_string())
+                    .collect(),
+            ),
+            Resolution::Nothing => TargetMatch::None,
         }
     }
-    None
 }
 
-/// Resolves the target of `prompt` among `scenes` (in video order).
+impl Scenes for [SceneListEntry] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn id(&self, index: usize) -> &str {
+        &self[index].id
+    }
+
+    fn name(&self, index: usize) -> &str {
+        &self[index].name
+    }
+}
+
+/// A base's name index, built when a request first needs it: a request that names a
+/// position ("scene 2") never looks at names, so a change of names (a scene added, deleted or
+/// renamed, a snapshot read by a new process) costs nothing until a request names a scene by
+/// name or says "it". Built once per version of the scene list and shared by every request on
+/// it, and by the clones of the base that did not change names.
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex(Arc<OnceLock<SceneIndex>>);
+
+impl NameIndex {
+    /// The index of `scenes` (the list this index stands for), built on first use.
+    pub fn of<'a, S: Scenes + ?Sized>(&'a self, scenes: &'a S) -> LazyIndex<'a, S> {
+        LazyIndex::new(&self.0, scenes)
+    }
+
+    /// Whether the index has been built (for tests).
+    pub fn is_built(&self) -> bool {
+        self.0.get().is_some()
+    }
+}
+
+/// Derived from the scene list, which is what the comparison of two bases looks at.
+impl PartialEq for NameIndex {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+/// The name index of a scene list, for [`resolve_with`].
+pub fn name_index<'a>(scenes: impl IntoIterator<Item = &'a SceneListEntry>) -> SceneIndex {
+    SceneIndex::new(scenes.into_iter().map(|s| s.name.as_str()))
+}
+
+/// Resolves the target of `prompt` among `scenes` (in video order), splitting their names
+/// first: what the legacy builder does on every request. A cached base keeps the index
+/// ([`crate::context::BaseContext::resolve_target`]).
 pub fn resolve(prompt: &str, scenes: &[SceneListEntry], last_edited: Option<&str>) -> TargetMatch {
-    let index: Vec<(String, Vec<String>)> = scenes
-        .iter()
-        .map(|s| (s.id.clone(), words(&s.name)))
-        .collect();
-    let list: imbl::Vector<SceneListEntry> = scenes.iter().cloned().collect();
-    resolve_indexed(prompt, &list, &index, last_edited)
+    resolve_with(prompt, scenes, &name_index(scenes), last_edited)
 }
 
-/// [`resolve`] with the scene names already split into words (`name_index`, aligned with
-/// `scenes`): what a cached context keeps, so resolving costs no allocation per scene.
-pub fn resolve_indexed(
+/// [`resolve`] with the name index already built (`index` from these `scenes`).
+pub fn resolve_with<S: Scenes + ?Sized>(
     prompt: &str,
-    scenes: &imbl::Vector<SceneListEntry>,
-    name_index: &[(String, Vec<String>)],
+    scenes: &S,
+    index: &(impl IndexSource + ?Sized),
     last_edited: Option<&str>,
 ) -> TargetMatch {
-    let prompt_words = words(prompt);
-    if let Some(pos) = named_position(&prompt_words) {
-        let index = if pos == usize::MAX { scenes.len() } else { pos };
-        return match scenes.get(index.wrapping_sub(1)) {
-            Some(s) if index >= 1 => TargetMatch::Position(s.id.clone()),
-            _ => TargetMatch::Missing {
-                asked: pos,
-                available: scenes.len(),
-            },
-        };
-    }
-    // A scene's name: the longest name whose words all appear in the request wins.
-    let mut best: Option<(&str, usize)> = None;
-    for (id, name_words) in name_index {
-        let mut score = 0;
-        let mut all = true;
-        let mut any = false;
-        for nw in name_words {
-            if nw.len() <= 2 || nw.parse::<u64>().is_ok() {
-                continue;
-            }
-            any = true;
-            if prompt_words.contains(nw) {
-                score += nw.len();
-            } else {
-                all = false;
-                break;
-            }
-        }
-        if any && all && best.is_none_or(|(_, b)| score > b) {
-            best = Some((id, score));
-        }
-    }
-    if let Some((id, _)) = best {
-        return TargetMatch::Name(id.to_string());
-    }
-    match last_edited.filter(|id| name_index.iter().any(|(s, _)| s == id)) {
-        Some(id) => TargetMatch::LastEdited(id.to_string()),
-        None => TargetMatch::None,
-    }
+    TargetMatch::from_resolution(resolve::resolve(prompt, scenes, index, last_edited), scenes)
 }

@@ -40,6 +40,21 @@ pub struct SceneRef {
     pub duration_frames: i64,
 }
 
+/// Scenes in video order (each `position` its index plus one), as the resolver reads them.
+impl crate::resolve::Scenes for [SceneRef] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn id(&self, index: usize) -> &str {
+        &self[index].id
+    }
+
+    fn name(&self, index: usize) -> &str {
+        &self[index].name
+    }
+}
+
 /// Stage 2 input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolSelectionRequest {

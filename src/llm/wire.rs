@@ -3,6 +3,8 @@
 //! their answers, so the readers are lenient about the wrapping and strict about the content;
 //! anything unusable becomes [`LlmError::Malformed`] quoting what came back.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use super::http::{StreamedAnswer, excerpt};
@@ -10,6 +12,7 @@ use super::types::{
     ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, SceneRef, Tool, ToolDecision,
     ToolSelectionRequest,
 };
+use crate::resolve::{self, LazyIndex, Resolution};
 
 /// How much of a bad answer an error quotes.
 const QUOTE_CHARS: usize = 160;
@@ -264,9 +267,11 @@ pub fn parse_tool_decision(text: &str) -> Result<ToolDecision, LlmError> {
     })
 }
 
-/// Checks the decision's target against the project's scenes, mapping a position ("2") or a
-/// scene name to its id. An id the project does not have is refused: running a tool on it
-/// could only fail later with a less helpful message. Without a scene list nothing is checked.
+/// Checks the decision's target against the project's scenes, mapping what is not an id (a
+/// position "2", "scene 2", "#2", a name, "the last scene") to its id through the resolver the
+/// context and the offline model use. An id the project does not have is refused: running a
+/// tool on it could only fail later with a less helpful message. Without a scene list nothing
+/// is checked.
 pub fn resolve_target(
     mut decision: ToolDecision,
     scenes: &[SceneRef],
@@ -278,37 +283,26 @@ pub fn resolve_target(
         && !scenes.is_empty()
         && !scenes.iter().any(|scene| scene.id == *target)
     {
-        let scene = scene_named_by(target, scenes).ok_or_else(|| {
-            let known: Vec<&str> = scenes.iter().map(|scene| scene.id.as_str()).collect();
-            malformed(
-                TOOL_SELECTION,
-                format!(
-                    "target_scene_id \"{target}\" is not a scene of this project (scenes: {})",
-                    known.join(", ")
-                ),
-            )
-        })?;
-        *target = scene.id.clone();
+        let cell = OnceLock::new();
+        let index = LazyIndex::new(&cell, scenes);
+        let why = match resolve::reference(target, scenes, &index) {
+            Resolution::Found(found) => {
+                *target = scenes[found.index].id.clone();
+                return Ok(decision);
+            }
+            Resolution::Clarify(question) => format!(": {}", question.question(scenes)),
+            Resolution::Nothing => String::new(),
+        };
+        let known: Vec<&str> = scenes.iter().map(|scene| scene.id.as_str()).collect();
+        return Err(malformed(
+            TOOL_SELECTION,
+            format!(
+                "target_scene_id \"{target}\" is not a scene of this project (scenes: {}){why}",
+                known.join(", ")
+            ),
+        ));
     }
     Ok(decision)
-}
-
-/// The scene a target that is not an id points at: a position ("2", "scene 2") or a name.
-fn scene_named_by<'a>(target: &str, scenes: &'a [SceneRef]) -> Option<&'a SceneRef> {
-    let lower = target.trim().to_ascii_lowercase();
-    let position = lower
-        .strip_prefix("scene")
-        .unwrap_or(&lower)
-        .trim_start_matches([' ', '#'])
-        .parse::<usize>()
-        .ok();
-    position
-        .and_then(|position| scenes.iter().find(|scene| scene.position == position))
-        .or_else(|| {
-            scenes
-                .iter()
-                .find(|scene| scene.name.eq_ignore_ascii_case(target.trim()))
-        })
 }
 
 /// A fenced block of the answer.

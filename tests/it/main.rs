@@ -13,6 +13,7 @@ mod llm_anthropic;
 mod llm_openai;
 mod memory;
 mod offline_backend;
+mod resolver;
 mod scene_refs;
 mod scripted_server;
 mod session;

@@ -211,9 +211,11 @@ fn scene(id: &str, ord: i64, name: &str, change: Option<(&str, &str, &str)>) -> 
     }
 }
 
+/// Stored order keys as real projects have them: from 0, with a gap where a scene was
+/// deleted. The panels number by position (1, 2, 3) all the same.
 fn sample_scenes() -> Vec<SceneRow> {
     vec![
-        scene("demo-small-s1", 1, "Intro", None),
+        scene("demo-small-s1", 0, "Intro", None),
         scene(
             "demo-small-s2",
             2,
@@ -224,7 +226,7 @@ fn sample_scenes() -> Vec<SceneRow> {
                 "<h1 style={{color: 'blue'}}>Title</h1>\n",
             )),
         ),
-        scene("demo-small-s3", 3, "Outro", None),
+        scene("demo-small-s3", 5, "Outro", None),
     ]
 }
 
@@ -484,6 +486,40 @@ fn compact_layout_each_tab_at_80x24() {
     let t = render(&state, 80, 24);
     insta::assert_snapshot!("compact_logs_80x24", masked_screen(&t));
     assert!(screen(&t).contains("logs · level INFO"));
+}
+
+#[test]
+fn scenes_are_numbered_as_users_count_them() {
+    // Stored keys from 0 with gaps; "scene 25" is the 25th scene, in the panel, when it is
+    // scrolled to, and in its popup.
+    let mut state = sample_state();
+    let rows: Vec<SceneRow> = (1..=30)
+        .map(|i| {
+            scene(
+                &format!("s{i}"),
+                (i as i64 - 1) * 10,
+                &format!("Part {i}"),
+                None,
+            )
+        })
+        .collect();
+    state.apply_event(WorkerEvent::Scenes(rows));
+    focus(&mut state, PanelId::Scenes);
+    let screen_rows = lines(&render(&state, 80, 24));
+    assert!(row_with(&screen_rows, "Part 1 ").contains(" 1. "));
+    assert!(row_with(&screen_rows, "Part 2 ").contains(" 2. "));
+    for _ in 1..25 {
+        press(&mut state, KeyCode::Down);
+    }
+    let screen_rows = lines(&render(&state, 80, 24));
+    assert!(
+        row_with(&screen_rows, "Part 25 ").contains(" 25. "),
+        "{}",
+        screen_rows.join("\n")
+    );
+    press(&mut state, KeyCode::Enter);
+    let text = screen(&render(&state, 80, 24));
+    assert!(text.contains("25. Part 25 (s25) · 150 frames"), "{text}");
 }
 
 #[test]

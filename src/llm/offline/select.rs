@@ -1,15 +1,19 @@
 //! Stage 2 offline: pick a tool and a target scene from the request's words.
 //!
-//! The rules, in order: an explicit scene reference ("scene 2", "the second scene", "the last
-//! scene", "the intro", "the pricing scene") wins; otherwise "it" / "that" / no target means
-//! the scene edited last. A reference to a scene that does not exist, or no target at all when
-//! nothing was edited yet, is answered with a clarifying question.
+//! The target is [`crate::resolve`]'s answer, the same the context builder takes: an explicit
+//! scene reference ("scene 2", "slide #3", "the second scene", "the penultimate scene", "the
+//! intro", "the pricing scene") wins; otherwise "it" / "that" / no target means the scene
+//! edited last. A reference to a scene that does not exist, or that could be several, or no
+//! target at all when nothing was edited yet, is answered with a clarifying question.
+
+use std::sync::OnceLock;
 
 use serde_json::json;
 
 use super::edit::parse_operations;
 use super::words::{self, Duration};
 use crate::llm::{SceneRef, Tool, ToolDecision, ToolSelectionRequest};
+use crate::resolve::{self, Found, LazyIndex, Resolution, is_scene_noun};
 
 /// How long a scene becomes when the request says "longer"/"shorter" without an amount.
 const LONGER: f64 = 1.5;
@@ -30,22 +34,31 @@ pub(super) fn select(request: &ToolSelectionRequest) -> ToolDecision {
         );
     }
 
-    let target = match resolve_target(&w, &plain, request) {
-        Ok(target) => target,
-        Err(question) => return clarify(&question),
+    // Built only if the request names no position: the names of 10,000 scenes are not split
+    // for "scene 2".
+    let cell = OnceLock::new();
+    let index = LazyIndex::new(&cell, scenes.as_slice());
+    let resolution = resolve::resolve(
+        &request.user_prompt,
+        scenes.as_slice(),
+        &index,
+        request.last_edited_scene_id.as_deref(),
+    );
+    let found = match resolution {
+        Resolution::Found(found) => found,
+        Resolution::Clarify(question) => return clarify(&question.question(scenes.as_slice())),
+        Resolution::Nothing => {
+            return clarify(&format!(
+                "Which scene do you mean? The project has {}.",
+                scene_list(scenes)
+            ));
+        }
     };
-
-    let by_name = target.as_ref().is_some_and(|t| t.how.starts_with("name"));
+    let target = Target::new(&found, scenes);
     let timing = timing_change(&w);
-    let Some(target) = target.or_else(|| implicit_target(request)) else {
-        return clarify(&format!(
-            "Which scene do you mean? The project has {}.",
-            scene_list(scenes)
-        ));
-    };
     let scene = &scenes[target.index];
 
-    if is_delete_scene(&w, by_name) {
+    if is_delete_scene(&w, found.how.by_name()) {
         return ToolDecision::Tool {
             tool: Tool::DeleteScene,
             target_scene_id: Some(scene.id.clone()),
@@ -96,17 +109,20 @@ fn scene_list(scenes: &[SceneRef]) -> String {
     format!("{} scenes: {}", scenes.len(), names.join(", "))
 }
 
-/// A resolved target: index into `request.scenes` and how it was found (for the log).
+/// A resolved target: index into `request.scenes` and how it was found (for the reasoning).
 #[derive(Debug, Clone)]
 struct Target {
     index: usize,
     how: String,
 }
 
-const SCENE_NOUNS: &[&str] = &["scene", "slide", "section", "shot", "clip"];
-
-fn is_scene_noun(word: &str) -> bool {
-    SCENE_NOUNS.contains(&word) || SCENE_NOUNS.iter().any(|n| word == format!("{n}s"))
+impl Target {
+    fn new(found: &Found, scenes: &[SceneRef]) -> Self {
+        Target {
+            index: found.index,
+            how: found.describe(scenes),
+        }
+    }
 }
 
 /// "add a scene", "create a new pricing scene", "insert an outro slide", "add an intro".
@@ -190,8 +206,10 @@ fn add_scene(w: &[String], request: &ToolSelectionRequest) -> ToolDecision {
         position = 1;
         placement = "at the start".into();
     } else if let Some(i) = w.iter().position(|x| x == "after" || x == "before") {
-        let rest = &w[i + 1..];
-        if let Ok(Some(t)) = resolve_target(rest, &rest.join(" "), request) {
+        let rest = w[i + 1..].join(" ");
+        let cell = OnceLock::new();
+        let index = LazyIndex::new(&cell, scenes.as_slice());
+        if let Resolution::Found(t) = resolve::explicit(&rest, scenes.as_slice(), &index) {
             position = if w[i] == "after" {
                 t.index + 2
             } else {
@@ -423,202 +441,3 @@ fn duration_decision(timing: Timing, scene: &SceneRef, target: &Target) -> ToolD
         ),
     }
 }
-
-/// The scene edited last, or the only scene.
-fn implicit_target(request: &ToolSelectionRequest) -> Option<Target> {
-    if let Some(id) = &request.last_edited_scene_id
-        && let Some(index) = request.scenes.iter().position(|s| &s.id == id)
-    {
-        return Some(Target {
-            index,
-            how: "the scene edited last".into(),
-        });
-    }
-    (request.scenes.len() == 1).then(|| Target {
-        index: 0,
-        how: "the only scene".into(),
-    })
-}
-
-/// An explicit scene reference in the request. `Ok(None)` when there is none; `Err` with a
-/// question when it names a scene that does not exist or could be several.
-fn resolve_target(
-    w: &[String],
-    plain: &str,
-    request: &ToolSelectionRequest,
-) -> Result<Option<Target>, String> {
-    let scenes = &request.scenes;
-    let count = scenes.len();
-    let by_position = |position: usize, how: String| -> Result<Option<Target>, String> {
-        if position == 0 || position > count {
-            Err(format!(
-                "There is no scene {position}: the project has {count} scene{} ({}). Which one did you mean?",
-                if count == 1 { "" } else { "s" },
-                scenes
-                    .iter()
-                    .map(|s| format!("{} \"{}\"", s.position, s.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        } else {
-            let index = scenes
-                .iter()
-                .position(|s| s.position == position)
-                .unwrap_or(position - 1);
-            Ok(Some(Target { index, how }))
-        }
-    };
-
-    // "scene 2", "slide #3"
-    for (i, word) in w.iter().enumerate() {
-        if !is_scene_noun(word) {
-            continue;
-        }
-        if let Some(next) = w.get(i + 1) {
-            let n = next.trim_start_matches('#');
-            let is_quantity = w
-                .get(i + 2)
-                .is_some_and(|u| crate::context::target::is_quantity_unit(u));
-            if !matches!(n, "a" | "an" | "half")
-                && !is_quantity
-                && let Some(number) = words::number(n).filter(|n| n.fract() == 0.0 && *n >= 0.0)
-            {
-                return by_position(number as usize, format!("\"{word} {next}\""));
-            }
-        }
-    }
-    // "the second scene", "the last scene", "the second to last scene"
-    for (i, word) in w.iter().enumerate() {
-        let next_is_scene = w.get(i + 1).is_some_and(|x| is_scene_noun(x) || x == "one");
-        if !next_is_scene {
-            continue;
-        }
-        if matches!(word.as_str(), "last" | "final") {
-            let before = i.checked_sub(2).map(|b| (w[b].as_str(), w[b + 1].as_str()));
-            if matches!(before, Some(("second", "to"))) {
-                return by_position(count.saturating_sub(1), "\"second to last\"".into());
-            }
-            return by_position(count, format!("\"{word} {}\"", w[i + 1]));
-        }
-        if word == "penultimate" {
-            return by_position(count.saturating_sub(1), "\"penultimate\"".into());
-        }
-        if word == "opening" {
-            return by_position(1, "\"opening scene\"".into());
-        }
-        if word == "closing" || word == "ending" {
-            return by_position(count, format!("\"{word} scene\""));
-        }
-        if let Some(n) = words::ordinal(word) {
-            return by_position(n, format!("\"{word} {}\"", w[i + 1]));
-        }
-    }
-    // A scene's name: "the pricing scene", "in Pricing Plans", "the intro".
-    if let Some(found) = by_name(w, plain, scenes)? {
-        return Ok(Some(found));
-    }
-    // "the intro" / "the outro": the scene with that word in its name, else the first / last.
-    for (word, fallback) in [("intro", 1), ("outro", count)] {
-        if !w.iter().any(|x| x == word) {
-            continue;
-        }
-        if let Some(index) = scenes
-            .iter()
-            .position(|s| words::words(&s.name).iter().any(|n| n == word))
-        {
-            return Ok(Some(Target {
-                index,
-                how: format!("name \"{}\" (the {word})", scenes[index].name),
-            }));
-        }
-        return by_position(fallback, format!("\"the {word}\" (position {fallback})"));
-    }
-    Ok(None)
-}
-
-/// Words that also name parts of a scene; a scene called "Title" is only meant when the
-/// request says "the title scene".
-const NAME_STOPWORDS: &[&str] = &[
-    "the",
-    "a",
-    "an",
-    "and",
-    "of",
-    "our",
-    "scene",
-    "slide",
-    "card",
-    "title",
-    "text",
-    "new",
-    "with",
-    "for",
-    "to",
-    "in",
-    "on",
-    "logo",
-    "background",
-    "image",
-    "button",
-    "headline",
-];
-
-fn by_name(w: &[String], plain: &str, scenes: &[SceneRef]) -> Result<Option<Target>, String> {
-    let text = format!(" {} ", words::words(plain).join(" "));
-    let mut found: Vec<(usize, u8, String)> = Vec::new(); // (index, strength, how)
-    for (index, scene) in scenes.iter().enumerate() {
-        let name_words = words::words(&scene.name);
-        if name_words.is_empty() {
-            continue;
-        }
-        let name = name_words.join(" ");
-        if text.contains(&format!(" {name} ")) {
-            let followed_by_noun = SCENE_NOUNS
-                .iter()
-                .any(|n| text.contains(&format!(" {name} {n}")));
-            let as_object = NAME_LEADS.iter().any(|lead| {
-                text.contains(&format!(" {lead} {name} "))
-                    || text.contains(&format!(" {lead} the {name} "))
-            });
-            let distinctive = name_words.len() > 1 || !NAME_STOPWORDS.contains(&name.as_str());
-            if followed_by_noun || distinctive && (name_words.len() > 1 || as_object) {
-                found.push((index, 3, format!("name \"{}\"", scene.name)));
-                continue;
-            }
-        }
-        // "the pricing scene" for a scene named "Pricing Plans".
-        let partial = w.iter().enumerate().find(|(i, word)| {
-            w.get(i + 1).is_some_and(|x| is_scene_noun(x))
-                && !NAME_STOPWORDS.contains(&word.as_str())
-                && name_words.contains(word)
-        });
-        if let Some((_, word)) = partial {
-            found.push((
-                index,
-                2,
-                format!("name word \"{word}\" of \"{}\"", scene.name),
-            ));
-        }
-    }
-    let Some(best) = found.iter().map(|f| f.1).max() else {
-        return Ok(None);
-    };
-    let best: Vec<&(usize, u8, String)> = found.iter().filter(|f| f.1 == best).collect();
-    if best.len() > 1 {
-        let names: Vec<String> = best.iter().map(|f| describe(&scenes[f.0])).collect();
-        return Err(format!(
-            "Several scenes match: {}. Which one did you mean?",
-            names.join(" or ")
-        ));
-    }
-    Ok(best.first().map(|f| Target {
-        index: f.0,
-        how: f.2.clone(),
-    }))
-}
-
-/// Words after which a single-word scene name is the object: "in Pricing", "delete the outro".
-const NAME_LEADS: &[&str] = &[
-    "in", "on", "from", "of", "into", "to", "after", "before", "delete", "remove", "trim",
-    "shorten", "extend", "edit", "update",
-];

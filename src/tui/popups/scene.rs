@@ -11,7 +11,13 @@ use crate::tui::theme;
 
 pub fn draw(frame: &mut Frame, full: Rect, state: &AppState, id: &str, scroll: u16) {
     let area = super::area(frame, full, 90, 90);
-    let Some(scene) = state.scenes.rows.iter().find(|s| s.id == id) else {
+    let Some((index, scene)) = state
+        .scenes
+        .rows
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.id == id)
+    else {
         frame.render_widget(
             Paragraph::new("this scene is no longer in the project")
                 .block(theme::panel(" scene ", true)),
@@ -22,7 +28,10 @@ pub fn draw(frame: &mut Frame, full: Rect, state: &AppState, id: &str, scroll: u
     let mut lines: Vec<Line> = vec![Line::styled(
         format!(
             "{}. {} ({}) · {} frames",
-            scene.ord, scene.name, scene.id, scene.duration_frames
+            crate::tui::panels::scenes::position(index),
+            scene.name,
+            scene.id,
+            scene.duration_frames
         ),
         theme::heading(),
     )];

@@ -29,6 +29,7 @@ mod offline_patch;
 mod offline_retime;
 mod offline_words;
 mod pipeline_divergence;
+mod resolve;
 mod tui_format;
 mod tui_keys;
 mod tui_panels_stages;

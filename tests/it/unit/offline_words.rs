@@ -112,10 +112,10 @@ fn every_unit_of_a_duration_is_a_quantity_for_target_resolution() {
     for word in candidates {
         if unit_scale(word).is_some() {
             assert!(
-                editscope::context::target::is_quantity_unit(word),
+                editscope::resolve::is_quantity_unit(word),
                 "{word} is a duration unit but not a quantity unit"
             );
         }
     }
-    assert!(!editscope::context::target::is_quantity_unit("title"));
+    assert!(!editscope::resolve::is_quantity_unit("title"));
 }
