@@ -21,6 +21,22 @@ pub fn count(text: &str) -> usize {
     }
 }
 
+/// The cl100k tokens of `text` (what a provider's prompt cache compares). Falls back to one
+/// pseudo-token per 4 bytes only if the embedded encoding cannot load (a build fault).
+pub fn encode(text: &str) -> Vec<u32> {
+    match encoder() {
+        Some(bpe) => bpe.encode_ordinary(text),
+        None => text
+            .as_bytes()
+            .chunks(4)
+            .map(|c| {
+                c.iter()
+                    .fold(0u32, |h, b| h.wrapping_mul(31) ^ u32::from(*b))
+            })
+            .collect(),
+    }
+}
+
 /// [`count`] with a process-wide memo keyed by a hash of the text: scene code is counted once
 /// per version, not on every request. A text not seen before is counted piece by piece (see
 /// [`pieces`]) through the same memo, so a scene that changed in one line costs the count of

@@ -1,10 +1,7 @@
 //! The offline latency model and its simulated provider prompt cache.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use sha2::{Digest, Sha256};
 
 use crate::llm::CallTiming;
 
@@ -67,16 +64,24 @@ pub const MIN_CACHED_PREFIX_TOKENS: u64 = 1_024;
 /// How long a cached prefix lives without being used again.
 pub const CACHE_TTL: Duration = Duration::from_secs(5 * 60);
 
-/// A provider-style prompt cache: remembers the stable prefixes (system + stable prefix) of
-/// earlier calls for [`CACHE_TTL`], refreshed on every use.
+/// Cached prefixes are counted in steps of this many tokens (OpenAI's rule).
+pub const CACHE_STEP_TOKENS: u64 = 128;
+
+/// How many recent prompts the cache compares a new one with.
+const MAX_CACHED_PROMPTS: usize = 32;
+
+/// A provider-style prompt cache, by OpenAI's rule: a prompt's cached tokens are the longest
+/// prefix it shares with a prompt sent within [`CACHE_TTL`] (refreshed on every use), counted
+/// from [`MIN_CACHED_PREFIX_TOKENS`] in steps of [`CACHE_STEP_TOKENS`]; not all or nothing, so
+/// a change late in the prompt costs only the tokens after it.
 #[derive(Debug)]
 pub struct PromptCache {
     ttl: Duration,
-    /// SHA-256 of a prefix -> when it was last sent.
-    entries: Mutex<HashMap<[u8; 32], Instant>>,
+    /// The token sequences of recent prompts and when each was last used.
+    entries: Mutex<Vec<(Vec<u32>, Instant)>>,
 }
 
-/// A copy holds the same prefixes with the same last-sent times: a comparison run forked from
+/// A copy holds the same prompts with the same last-used times: a comparison run forked from
 /// a backend sees exactly the hits that backend would.
 impl Clone for PromptCache {
     fn clone(&self) -> Self {
@@ -88,28 +93,58 @@ impl Clone for PromptCache {
     }
 }
 
+/// How many leading tokens two sequences share.
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
 impl PromptCache {
     pub fn new(ttl: Duration) -> Self {
         PromptCache {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Vec::new()),
         }
     }
 
-    /// Records that `prefix` (of `prefix_tokens` tokens) was sent at `now`; returns whether it
-    /// was served from the cache, i.e. it was sent within the TTL and is long enough.
-    pub fn send(&self, prefix: &[&str], prefix_tokens: u64, now: Instant) -> bool {
-        let mut hasher = Sha256::new();
-        for part in prefix {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part.as_bytes());
-        }
-        let key: [u8; 32] = hasher.finalize().into();
-        // A poisoned lock only means another call panicked mid-update; the map is still usable.
+    /// Records that a prompt of these tokens was sent at `now`; returns how many of its tokens
+    /// the cache served: the longest prefix shared with a prompt sent within the TTL, rounded
+    /// down to a step of 128, or 0 under 1,024.
+    pub fn send(&self, prompt: &[u32], now: Instant) -> u64 {
+        // A poisoned lock only means another call panicked mid-update; the list is still usable.
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let ttl = self.ttl;
-        entries.retain(|_, last| now.saturating_duration_since(*last) < ttl);
-        let seen = entries.insert(key, now).is_some();
-        seen && prefix_tokens >= MIN_CACHED_PREFIX_TOKENS
+        entries.retain(|(_, last)| now.saturating_duration_since(*last) < ttl);
+        let best = entries
+            .iter_mut()
+            .map(|(tokens, last)| (common_prefix(tokens, prompt), last))
+            .max_by_key(|(shared, _)| *shared);
+        let mut shared = 0;
+        if let Some((n, last)) = best
+            && n as u64 >= MIN_CACHED_PREFIX_TOKENS
+        {
+            // The entry that served is used again: its lifetime starts over.
+            *last = now;
+            shared = n as u64;
+        }
+        match entries.iter_mut().find(|(tokens, _)| tokens == prompt) {
+            Some((_, last)) => *last = now,
+            None => {
+                if entries.len() == MAX_CACHED_PROMPTS
+                    && let Some(oldest) = entries
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, (_, last))| *last)
+                        .map(|(i, _)| i)
+                {
+                    entries.swap_remove(oldest);
+                }
+                entries.push((prompt.to_vec(), now));
+            }
+        }
+        if shared >= MIN_CACHED_PREFIX_TOKENS {
+            shared / CACHE_STEP_TOKENS * CACHE_STEP_TOKENS
+        } else {
+            0
+        }
     }
 }

@@ -16,9 +16,10 @@
 //!   reported [`CallTiming`] always carries the modeled figures at scale 1, marked `simulated`.
 //!   Input tokens are the cl100k tokens of the prompt's system, stable prefix and variable
 //!   parts; output tokens those of the produced JSON or code.
-//! - **Prompt cache**: like a provider's, per backend instance: the stable prefix (system +
-//!   stable prefix) of every call is remembered for 5 minutes (refreshed on use); a later call
-//!   with the same prefix of at least 1,024 tokens has those tokens counted as cached.
+//! - **Prompt cache**: like a provider's (OpenAI's rule), per backend instance: every prompt is
+//!   remembered for 5 minutes (refreshed on use); a later call's cached tokens are the longest
+//!   prefix it shares with one of them, from 1,024 tokens in steps of 128, so a change late in
+//!   the prompt costs only what follows it.
 //!
 //! Deterministic: the same request on a backend in the same cache state gives the same value,
 //! usage and timing. Only the cache makes a repeated prompt cheaper, as a provider's would.
@@ -100,17 +101,17 @@ impl OfflineBackend {
 
     /// Counts the prompt's tokens and consults the prompt cache, as a provider does on receipt.
     fn receive(&self, prompt: &ChatPrompt) -> Received {
-        let prefix_tokens =
-            (tokens::count(&prompt.system) + tokens::count(&prompt.stable_prefix)) as u64;
-        let input_tokens = prefix_tokens + tokens::count(&prompt.variable) as u64;
-        let hit = self.cache.send(
-            &[prompt.system.as_str(), prompt.stable_prefix.as_str()],
-            prefix_tokens,
-            Instant::now(),
-        );
+        // The prompt as a provider tokenizes it: system, then the user message's stable prefix
+        // and variable part, one token sequence.
+        let mut sequence = tokens::encode(&prompt.system);
+        sequence.extend(tokens::encode(&prompt.stable_prefix));
+        let prefix_tokens = sequence.len() as u64;
+        sequence.extend(tokens::encode(&prompt.variable));
+        let input_tokens = sequence.len() as u64;
+        let cached = self.cache.send(&sequence, Instant::now());
         Received {
             input_tokens,
-            cached_input_tokens: if hit { prefix_tokens } else { 0 },
+            cached_input_tokens: cached,
             prefix_stable_share: if input_tokens == 0 {
                 0.0
             } else {
