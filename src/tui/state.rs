@@ -306,6 +306,18 @@ pub struct CacheView {
     pub shadow_findings: Vec<String>,
     /// The share of reused contexts the engine verifies (`--shadow-rate`).
     pub shadow_rate: f64,
+    /// What the provider's cache saw on the last run: where its last prompt first differed
+    /// from the previous one of that stage, and the cached tokens of that call.
+    pub prefix: Option<PrefixView>,
+}
+
+/// The last model call's prefix as a provider's prompt cache sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrefixView {
+    pub stage: crate::pipeline::Stage,
+    pub divergence: Option<crate::pipeline::PrefixDivergence>,
+    pub cached_tokens: u64,
+    pub input_tokens: u64,
 }
 
 /// The diff between the contexts of the last two requests.
@@ -831,6 +843,14 @@ impl AppState {
                 // A comparison run changed nothing and ran under another preset: it shows in
                 // the A/B popup, not in the project's panels or the timing history.
                 if !result.comparison {
+                    if let Some(call) = result.model_calls.last() {
+                        self.cache.prefix = Some(PrefixView {
+                            stage: call.stage,
+                            divergence: call.prefix_divergence.clone(),
+                            cached_tokens: call.cached_tokens,
+                            input_tokens: call.input_tokens,
+                        });
+                    }
                     self.memory.written_by_last_run =
                         result.memory_written.iter().cloned().collect();
                     if result.outcome == Outcome::Applied {
@@ -857,6 +877,7 @@ fn past_run_summary(run: PastRun) -> RunSummary {
         error: run.error,
         target_scene_id: None,
         tool: None,
+        model_calls: Vec::new(),
         comparison: false,
         start_revision: None,
     }

@@ -59,6 +59,8 @@ pub struct RunSummary {
     pub target_scene_id: Option<String>,
     /// The tool the model chose, if any.
     pub tool: Option<String>,
+    /// Each model call: time to first token, output rate, usage.
+    pub model_calls: Vec<crate::pipeline::ModelCall>,
     /// A comparison run (the B of an A/B): a dry run on a scratch copy.
     pub comparison: bool,
     /// The project's revision when the run started.
@@ -81,6 +83,7 @@ impl RunSummary {
             error: result.error.clone(),
             target_scene_id: result.target_scene_id.clone(),
             tool: result.tool.clone(),
+            model_calls: result.model_calls.clone(),
             comparison: result.comparison,
             start_revision: result.start_revision,
         }

@@ -1651,3 +1651,53 @@ fn cache_panel_shows_shadow_checks_mismatches_and_the_sampled_share() {
         "{text}"
     );
 }
+
+#[test]
+fn stages_show_each_calls_first_token_and_the_cache_panel_where_the_prefix_differed() {
+    let mut state = sample_state();
+    let mut result = edit_result(
+        "make the title red in scene 3",
+        Flags::OPTIMIZED,
+        Outcome::Applied,
+        vec![
+            timing(Stage::Context, 1.2, Some(1.2)),
+            timing(Stage::ToolSelection, 0.3, Some(951.0)),
+            timing(Stage::CodeEdit, 0.5, Some(8_400.0)),
+            timing(Stage::Response, 2.0, Some(2.0)),
+        ],
+    );
+    let call = |stage, ttft_ms, divergence| editscope::pipeline::ModelCall {
+        stage,
+        ttft_ms,
+        output_tokens_per_s: Some(83.3),
+        input_tokens: 3_100,
+        cached_tokens: 1_280,
+        output_tokens: 700,
+        usage_estimated: false,
+        simulated: true,
+        model: "offline-sim".into(),
+        prefix_divergence: divergence,
+    };
+    result.model_calls = vec![
+        call(Stage::ToolSelection, 412.0, None),
+        call(
+            Stage::CodeEdit,
+            507.0,
+            Some(editscope::pipeline::PrefixDivergence {
+                stage: Stage::CodeEdit,
+                token: 1_432,
+                section: "scene_list".into(),
+            }),
+        ),
+    ];
+    feed_run(&mut state, 3, Flags::OPTIMIZED, result, Instant::now());
+    let text = screen(&render(&state, 160, 48));
+    assert!(
+        text.contains("tool_selection ttft 412 ms sim · 83 tok/s"),
+        "{text}"
+    );
+    assert!(text.contains("code_edit ttft 507 ms sim"), "{text}");
+    assert!(text.contains("differs at token 1,432"), "{text}");
+    assert!(text.contains("in scene_list, code_edit"), "{text}");
+    assert!(text.contains("cached 1,280 of 3,100"), "{text}");
+}

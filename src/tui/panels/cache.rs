@@ -124,6 +124,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
             ),
         }),
     ]));
+    if let Some(prefix) = &state.cache.prefix {
+        // Short lines: where the last prompt first differed, in which section and stage, and
+        // what the provider's cache served of it.
+        let (first, second) = match &prefix.divergence {
+            Some(d) => (
+                format!("differs at token {}", format::thousands(d.token as i64)),
+                format!("in {}, {}", d.section, d.stage.as_str()),
+            ),
+            None => (
+                "same as last prompt".to_string(),
+                format!("of {}", prefix.stage.as_str()),
+            ),
+        };
+        lines.push(Line::from(vec![label("prefix"), Span::raw(first)]));
+        lines.push(Line::from(vec![label(""), Span::raw(second)]));
+        lines.push(Line::from(vec![
+            label(""),
+            Span::raw(format!(
+                "cached {} of {}",
+                format::thousands(prefix.cached_tokens as i64),
+                format::thousands(prefix.input_tokens as i64)
+            )),
+        ]));
+    }
     if found.is_empty() {
         lines.push(Line::styled("no warnings", theme::dim()));
     } else {

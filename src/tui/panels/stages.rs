@@ -302,6 +302,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, focused: bool) {
             lines.push(Line::from(spans));
         }
         lines.push(total_line(state, &rows, previous));
+        if let Some(line) = model_calls_line(state) {
+            lines.push(line);
+        }
         if !wide {
             lines.push(Line::raw(quantiles_line(state)));
         }
@@ -339,6 +342,34 @@ fn total_line(state: &AppState, rows: &[Row], previous: Option<&RunSummary>) -> 
         }
     }
     Line::styled(text, theme::heading())
+}
+
+/// Time to first token and output rate of the last finished run's model calls, each labelled
+/// real or sim.
+fn model_calls_line(state: &AppState) -> Option<Line<'static>> {
+    if state.live.is_some() {
+        return None;
+    }
+    let last = state.history.last()?;
+    if last.model_calls.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = last
+        .model_calls
+        .iter()
+        .map(|c| {
+            let source = if c.simulated { "sim" } else { "real" };
+            let rate = c
+                .output_tokens_per_s
+                .map_or_else(String::new, |r| format!(" · {r:.0} tok/s"));
+            format!(
+                "{} ttft {} {source}{rate}",
+                c.stage.as_str(),
+                format::ms(c.ttft_ms)
+            )
+        })
+        .collect();
+    Some(Line::styled(parts.join(" | "), theme::dim()))
 }
 
 fn quantiles_line(state: &AppState) -> String {

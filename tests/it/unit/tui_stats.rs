@@ -29,6 +29,7 @@ fn run(ms: f64, outcome: Outcome) -> RunSummary {
         error: None,
         target_scene_id: None,
         tool: None,
+        model_calls: Vec::new(),
         comparison: false,
         start_revision: None,
     }
