@@ -41,6 +41,16 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
             .await
     });
     drop(tx);
+    if let Some(endpoint) = &args.otlp_endpoint {
+        let backend = pipeline.llm.name();
+        crate::export::otlp::send_run_or_warn(
+            &runtime,
+            endpoint,
+            &pipeline.store,
+            &backend,
+            &result,
+        );
+    }
     let mut memory_lines = Vec::new();
     while let Ok(event) = rx.try_recv() {
         if let PipelineEvent::MemoryWrite {
