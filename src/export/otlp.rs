@@ -394,16 +394,12 @@ impl LiveExporter {
     }
 }
 
-/// After a run of `edit` (or any run that just ended): sends its trace to `endpoint`. Never
-/// fails the run: a collector that cannot be reached, or an endpoint that is not a URL, is one
-/// warning in the log. Reads the run's row for what the result lacks (the context steps).
-pub fn send_run_or_warn(
-    runtime: &tokio::runtime::Runtime,
-    endpoint: &str,
+/// The trace of a run that just ended, with what its row adds (the context build's steps).
+pub fn finished_run(
     store: &crate::store::Store,
     backend: &str,
     result: &crate::pipeline::EditResult,
-) {
+) -> RunTrace {
     let record = result.run_id.and_then(|id| {
         store
             .list_edit_runs(&result.project_id, 20)
@@ -411,11 +407,23 @@ pub fn send_run_or_warn(
             .into_iter()
             .find(|r| r.id == id)
     });
-    let run = RunTrace::from_result(result, record.as_ref(), Some(backend.to_string()));
-    let sent = LiveExporter::new(endpoint)
-        .and_then(|exporter| runtime.block_on(exporter.send(std::slice::from_ref(&run))));
+    RunTrace::from_result(result, record.as_ref(), Some(backend.to_string()))
+}
+
+/// Sends `runs` to `endpoint`, best effort: a collector that cannot be reached, or an endpoint
+/// that is not a URL, is one warning in the log. For a long-lived caller (a dashboard worker,
+/// replay) this is the piece to spawn as a task after each run.
+pub async fn send_or_warn(endpoint: &str, runs: &[RunTrace]) {
+    let sent = match LiveExporter::new(endpoint) {
+        Ok(exporter) => exporter.send(runs).await,
+        Err(error) => Err(error),
+    };
     match sent {
-        Ok(()) => tracing::info!(endpoint, "sent the run's trace over OTLP/HTTP"),
+        Ok(()) => tracing::info!(
+            endpoint,
+            runs = runs.len(),
+            "sent trace spans over OTLP/HTTP"
+        ),
         Err(error) => {
             tracing::warn!(
                 endpoint,
@@ -423,4 +431,17 @@ pub fn send_run_or_warn(
             )
         }
     }
+}
+
+/// After a run of `edit`: sends its trace to `endpoint`. Never fails the run (see
+/// [`send_or_warn`]).
+pub fn send_run_or_warn(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &str,
+    store: &crate::store::Store,
+    backend: &str,
+    result: &crate::pipeline::EditResult,
+) {
+    let run = finished_run(store, backend, result);
+    runtime.block_on(send_or_warn(endpoint, std::slice::from_ref(&run)));
 }
