@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod context;
+pub mod export;
 pub mod fixtures;
 pub mod llm;
 pub mod memory;

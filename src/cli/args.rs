@@ -156,6 +156,10 @@ pub struct EditArgs {
     /// fresh build; a difference is logged and the fresh context served.
     #[arg(long, default_value_t = 0.0, value_name = "R")]
     pub shadow_rate: f64,
+    /// Also send the run's trace to an OpenTelemetry collector over OTLP/HTTP protobuf
+    /// (`URL/v1/traces`, e.g. http://localhost:4318); an unreachable one is only a warning.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     #[arg(long, conflicts_with = "events")]
     pub json: bool,
     /// Print every pipeline event as a JSON line on stdout as it happens, the result last
@@ -264,6 +268,10 @@ pub struct RunsArgs {
     /// How many runs, newest first.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Write the runs as a trace instead of listing them: `chrome` (Trace Event Format, for
+    /// Perfetto and chrome://tracing) or `otlp-json` (OTLP/JSON), to FILE (`-`: stdout).
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"], conflicts_with = "json")]
+    pub export: Option<Vec<String>>,
     #[arg(long)]
     pub json: bool,
 }

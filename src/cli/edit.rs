@@ -89,6 +89,16 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
             eprintln!("warning: {e}");
         }
     }
+    if let Some(endpoint) = &args.otlp_endpoint {
+        let backend = pipeline.llm.name();
+        crate::export::otlp::send_run_or_warn(
+            &runtime,
+            endpoint,
+            &pipeline.store,
+            &backend,
+            &result,
+        );
+    }
     let mut memory_lines = Vec::new();
     for timed in &events {
         if let PipelineEvent::MemoryWrite {

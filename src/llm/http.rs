@@ -206,8 +206,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// rustls needs a process-wide crypto provider; reqwest is built without one so that the slow
-/// aws-lc build is avoided, so we install ring once.
-fn install_crypto_provider() {
+/// aws-lc build is avoided, so we install ring once (the trace exporter's client needs it too).
+pub fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // Err means another part of the process installed one first: that one is used.

@@ -36,6 +36,59 @@ pub const OPERATION_CHAT: &str = "chat";
 pub const PROVIDER_OPENAI: &str = "openai";
 pub const PROVIDER_ANTHROPIC: &str = "anthropic";
 
+/// `gen_ai.provider.name` of the built-in offline backend: not a real provider, so a name of our
+/// own namespace (the convention allows custom values), never mistaken for one.
+pub const PROVIDER_OFFLINE: &str = "editscope.offline";
+
+/// Resource attributes of exported traces (OpenTelemetry resource conventions).
+pub const SERVICE_NAME: &str = "service.name";
+pub const SERVICE_VERSION: &str = "service.version";
+/// `service.name` of everything editscope exports.
+pub const SERVICE_NAME_EDITSCOPE: &str = "editscope";
+
+// editscope's own attributes of exported runs (trace export, DESIGN.md section 7). They are not
+// a convention of anyone else's, so they live in the `editscope.` namespace.
+pub const EDITSCOPE_RUN_ID: &str = "editscope.run.id";
+pub const EDITSCOPE_PROJECT_ID: &str = "editscope.project.id";
+pub const EDITSCOPE_PROMPT: &str = "editscope.prompt";
+pub const EDITSCOPE_FLAGS: &str = "editscope.flags";
+pub const EDITSCOPE_OUTCOME: &str = "editscope.outcome";
+pub const EDITSCOPE_TOOL: &str = "editscope.tool";
+pub const EDITSCOPE_TARGET_SCENE_ID: &str = "editscope.target_scene_id";
+/// A comparison run (one side of an A/B dry run): it changed nothing.
+pub const EDITSCOPE_COMPARISON: &str = "editscope.comparison";
+pub const EDITSCOPE_STAGE: &str = "editscope.stage";
+/// Wall-clock milliseconds of a stage.
+pub const EDITSCOPE_REAL_MS: &str = "editscope.real_ms";
+/// Modeled milliseconds of a stage (offline latency model).
+pub const EDITSCOPE_SIMULATED_MS: &str = "editscope.simulated_ms";
+/// The figures of a model call come from the offline latency model, not a clock.
+pub const EDITSCOPE_SIMULATED: &str = "editscope.simulated";
+/// The usage of a model call was estimated by editscope (the provider reported none).
+pub const EDITSCOPE_USAGE_ESTIMATED: &str = "editscope.usage_estimated";
+pub const EDITSCOPE_OUTPUT_TOKENS_PER_S: &str = "editscope.output_tokens_per_s";
+pub const EDITSCOPE_CONTEXT_PATH: &str = "editscope.context.path";
+pub const EDITSCOPE_CONTEXT_BUILD_US: &str = "editscope.context.build_us";
+/// Name of one sub-step of the context build (`read`, `analysis`, `tokens`, ...).
+pub const EDITSCOPE_CONTEXT_STEP: &str = "editscope.context.step";
+pub const EDITSCOPE_CONTEXT_STEP_US: &str = "editscope.context.step_us";
+
+/// `gen_ai.provider.name` of a model call. `backend` is the client's name when it is known
+/// (`offline`, `openai:MODEL`, `anthropic:MODEL`); a stored run does not keep it, so there a
+/// modeled call is the offline backend's, a `claude*` model Anthropic's, and any other the
+/// OpenAI-compatible client's (the only other client there is).
+pub fn provider_name(backend: Option<&str>, model: &str, simulated: bool) -> &'static str {
+    let backend = backend.map(|b| b.split(':').next().unwrap_or(b));
+    match backend {
+        Some("offline") => PROVIDER_OFFLINE,
+        Some(PROVIDER_ANTHROPIC) => PROVIDER_ANTHROPIC,
+        Some(PROVIDER_OPENAI) => PROVIDER_OPENAI,
+        _ if simulated => PROVIDER_OFFLINE,
+        _ if model.to_ascii_lowercase().starts_with("claude") => PROVIDER_ANTHROPIC,
+        _ => PROVIDER_OPENAI,
+    }
+}
+
 /// Every attribute [`chat_span`] declares. tracing silently drops values recorded under a name
 /// the span did not declare, so this list is what the tests check against.
 pub const CHAT_SPAN_FIELDS: [&str; 11] = [

@@ -239,6 +239,9 @@ impl Pipeline {
                         stage: Stage::Response,
                     });
                     let t = Instant::now();
+                    // The run's record (`edit_runs.stage_ms_json`) is written inside the
+                    // response stage: it keeps the stages measured so far.
+                    result.stages = stages.clone();
                     respond::apply(self, run, project_id, request, &plan, &mut result, events);
                     let ms = t.elapsed().as_secs_f64() * 1000.0;
                     let timing = StageTiming {

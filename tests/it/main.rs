@@ -6,6 +6,7 @@
 mod analysis;
 mod cli;
 mod context;
+mod export;
 mod fixtures;
 mod generator;
 mod learning;

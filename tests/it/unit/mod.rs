@@ -15,6 +15,7 @@ mod context_flags;
 mod context_prefs;
 mod context_target;
 mod context_tokens;
+mod export;
 mod generate_rng;
 mod llm_anthropic;
 mod llm_http;
