@@ -90,6 +90,10 @@ pub struct TuiArgs {
     /// The session file Ctrl+R records to (default: a new file in the current folder).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Also send each run's trace to an OpenTelemetry collector over OTLP/HTTP protobuf
+    /// (`URL/v1/traces`); an unreachable one is only a warning in the log.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +187,10 @@ pub struct ReplayArgs {
     /// Replay a second time under these flags and show both.
     #[arg(long, value_name = "F2")]
     pub vs: Option<String>,
+    /// Also send each run's trace to an OpenTelemetry collector over OTLP/HTTP protobuf
+    /// (`URL/v1/traces`); an unreachable one is only a warning in the log.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
     /// Share (0..1) of reused contexts verified against a fresh build.

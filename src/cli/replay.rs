@@ -36,7 +36,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 ctrl_c.cancel();
             }
         });
-        replay::replay(&session, &passes, &make_llm, options, &tx, &cancel).await
+        replay::replay(
+            &session,
+            &passes,
+            &make_llm,
+            options,
+            args.otlp_endpoint.as_deref(),
+            &tx,
+            &cancel,
+        )
+        .await
     })?;
     if args.json {
         return print_json(&report);

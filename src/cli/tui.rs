@@ -38,10 +38,14 @@ pub fn run(db: Option<&PathBuf>, args: TuiArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let options = crate::tui::worker::WorkerOptions {
+        otlp_endpoint: args.otlp_endpoint.clone(),
+    };
     runtime.block_on(crate::tui::run(
         pipeline,
         project,
         flags,
         args.record.clone(),
+        options,
     ))
 }

@@ -65,11 +65,13 @@ pub type Pass = Option<Flags>;
 
 /// Replays `session` once per pass, each pass on its own scratch copy of the header's project
 /// with a backend of its own from `make_llm` (so the passes start in the same state).
+#[allow(clippy::too_many_arguments)]
 pub async fn replay(
     session: &Session,
     passes: &[Pass],
     make_llm: &dyn Fn() -> Result<Box<dyn LlmClient>, LlmError>,
     options: EngineOptions,
+    otlp_endpoint: Option<&str>,
     events: &UnboundedSender<PipelineEvent>,
     cancel: &CancellationToken,
 ) -> Result<ReplayReport, ReplayError> {
@@ -113,6 +115,14 @@ pub async fn replay(
                 .run_edit(&project.project.id, &run.prompt, events, cancel)
                 .await;
             let code_after = target_code(&pipeline.store, &result);
+            if let Some(endpoint) = otlp_endpoint {
+                let trace = crate::export::otlp::finished_run(
+                    &pipeline.store,
+                    &pipeline.llm.name(),
+                    &result,
+                );
+                crate::export::otlp::send_or_warn(endpoint, std::slice::from_ref(&trace)).await;
+            }
             results.push((result, code_after));
         }
         per_pass.push(results);

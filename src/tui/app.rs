@@ -203,11 +203,12 @@ pub async fn run(
     project_id: String,
     flags: Flags,
     record_path: Option<std::path::PathBuf>,
+    options: worker::WorkerOptions,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     logging::init();
-    let worker =
-        worker::spawn(pipeline, project_id.clone()).context("starting the worker thread")?;
+    let worker = worker::spawn_with(pipeline, project_id.clone(), options)
+        .context("starting the worker thread")?;
     let mut state = AppState::new(&project_id, flags);
     state.record_path = record_path;
     let mut app = App::new(state, worker);

@@ -146,8 +146,24 @@ impl WorkerHandle {
     }
 }
 
+/// Settings of the worker beyond its pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// Each run's trace is sent here over OTLP/HTTP (best effort, off the run's path).
+    pub otlp_endpoint: Option<String>,
+}
+
 /// Starts the worker on its own thread, serving `project_id`.
 pub fn spawn(pipeline: Pipeline, project_id: String) -> std::io::Result<WorkerHandle> {
+    spawn_with(pipeline, project_id, WorkerOptions::default())
+}
+
+/// [`spawn`] with options.
+pub fn spawn_with(
+    pipeline: Pipeline,
+    project_id: String,
+    options: WorkerOptions,
+) -> std::io::Result<WorkerHandle> {
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     let thread = std::thread::Builder::new()
@@ -172,6 +188,7 @@ pub fn spawn(pipeline: Pipeline, project_id: String) -> std::io::Result<WorkerHa
                 prepared: None,
                 last_start: None,
                 recorder: None,
+                options,
             };
             runtime.block_on(worker.run(command_rx));
         })?;
@@ -193,6 +210,7 @@ struct Worker {
     last_start: Option<RunStart>,
     /// The session file runs are recorded to (Ctrl+R), and its path.
     recorder: Option<(std::path::PathBuf, Recorder)>,
+    options: WorkerOptions,
 }
 
 /// A run of this session and the checkpoint it started from.
@@ -296,6 +314,17 @@ impl Worker {
         )
         .await;
         self.record(&result, timed);
+        if let Some(endpoint) = self.options.otlp_endpoint.clone() {
+            // Sent by a task of its own: the worker goes on with the next command meanwhile.
+            let trace = crate::export::otlp::finished_run(
+                &self.pipeline.store,
+                &self.pipeline.llm.name(),
+                &result,
+            );
+            tokio::spawn(async move {
+                crate::export::otlp::send_or_warn(&endpoint, std::slice::from_ref(&trace)).await;
+            });
+        }
         if flags.is_some() {
             self.pipeline.engine.flags = saved_flags;
         }

@@ -661,3 +661,41 @@ fn an_unknown_export_format_is_refused() {
         .stderr(predicates::str::contains("unknown export format 'zipkin'"));
     assert!(!dir.path().join("t.json").exists());
 }
+
+#[test]
+fn replay_with_an_otlp_endpoint_posts_each_replayed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("editscope.db");
+    let session = dir.path().join("s.jsonl");
+    editscope(&db)
+        .args(["edit", "--project", PROJECT, "--time-scale", "0"])
+        .args(["--prompt", "make the title red in scene 3", "--record"])
+        .arg(&session)
+        .assert()
+        .success();
+    let (url, received) = collector();
+    editscope(&db)
+        .arg("replay")
+        .arg(&session)
+        .args([
+            "--flags",
+            "optimized",
+            "--time-scale",
+            "0",
+            "--otlp-endpoint",
+            &url,
+        ])
+        .assert()
+        .success();
+    let got = received
+        .recv_timeout(Duration::from_secs(30))
+        .expect("replay posted the replayed run's trace");
+    let request = ExportTraceServiceRequest::decode(got.body.as_slice()).expect("OTLP protobuf");
+    let spans: Vec<&Span> = request.resource_spans[0]
+        .scope_spans
+        .iter()
+        .flat_map(|s| &s.spans)
+        .collect();
+    assert!(spans.iter().any(|s| s.name == "edit"));
+    assert_eq!(spans.iter().filter(|s| s.kind == 3).count(), 2);
+}
