@@ -30,6 +30,12 @@ pub fn run(db: Option<&PathBuf>, args: RunsArgs) -> anyhow::Result<()> {
                     "stages": serde_json::from_str::<serde_json::Value>(&r.stage_ms_json).unwrap_or_default(),
                     "cache": serde_json::from_str::<serde_json::Value>(&r.cache_json).unwrap_or_default(),
                     "tokens": serde_json::from_str::<serde_json::Value>(&r.tokens_json).unwrap_or_default(),
+                    // Each model call (time to first token, output rate, usage), kept in the
+                    // row's tokens; rows written before it have none.
+                    "model_calls": serde_json::from_str::<serde_json::Value>(&r.tokens_json)
+                        .ok()
+                        .and_then(|t| t.get("model_calls").cloned())
+                        .unwrap_or_else(|| serde_json::json!([])),
                     "outcome": r.outcome,
                     "error": r.error,
                     "created_at": r.created_at,

@@ -424,6 +424,12 @@ fn ab_compares_two_dry_runs_from_one_revision_and_leaves_the_project_as_it_was()
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 4);
     assert!(runs.iter().all(|r| r["comparison"] == true), "{runs:?}");
+    // Each run lists its model calls with their time to first token.
+    for r in runs {
+        let calls = r["model_calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 2, "{r:#}");
+        assert!(calls[0]["ttft_ms"].as_f64().unwrap() > 0.0);
+    }
 }
 
 #[test]
