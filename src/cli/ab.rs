@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use tokio_util::sync::CancellationToken;
 
 use super::{AbArgs, engine_options, open_store, print_json};
 use crate::context::Flags;
@@ -20,21 +19,11 @@ pub fn run(db: Option<&PathBuf>, args: AbArgs) -> anyhow::Result<()> {
     let b = Flags::parse(&args.b, base).context("--b")?;
     let options = engine_options(args.shadow_rate)?;
     let llm = crate::llm::from_args(&args.llm)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = super::command_runtime()?;
     // The events are not shown: the report is folded from the results.
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel.clone();
+    let cancel = super::cancel_on_ctrl_c(&runtime);
     let report = runtime.block_on(async {
-        // Ctrl-C cancels the run; the project was never touched either way.
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                ctrl_c.cancel();
-            }
-        });
         compare::ab(
             &mut store,
             &args.project,

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use tokio_util::sync::CancellationToken;
 
 use super::{EditArgs, engine_options, open_store, print_json};
 use crate::context::{ContextEngine, Flags};
@@ -39,21 +38,11 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
         ContextEngine::new(flags, engine_options(args.shadow_rate)?),
         llm,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = super::command_runtime()?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel.clone();
+    let cancel = super::cancel_on_ctrl_c(&runtime);
     let jsonl = args.events.is_some();
     let (result, events) = runtime.block_on(async {
-        // Ctrl-C cancels the run: nothing is written.
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                ctrl_c.cancel();
-            }
-        });
         // Every event is stamped as it arrives and, with --events jsonl, printed at once.
         let started = Instant::now();
         let consumer = tokio::spawn(async move {

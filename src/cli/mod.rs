@@ -85,6 +85,27 @@ pub fn engine_options(shadow_rate: f64) -> anyhow::Result<crate::context::Engine
     })
 }
 
+/// The runtime of a headless command that runs edits (two workers: the pipeline and its
+/// event consumer or a trace export).
+pub fn command_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// A token that Ctrl-C trips: a run that sees it stops, and nothing of it is written.
+pub fn cancel_on_ctrl_c(runtime: &tokio::runtime::Runtime) -> tokio_util::sync::CancellationToken {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let ctrl_c = cancel.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            ctrl_c.cancel();
+        }
+    });
+    cancel
+}
+
 /// Prints a value as one JSON document on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

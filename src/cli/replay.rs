@@ -1,7 +1,6 @@
 //! `editscope replay FILE [--flags F] [--vs F2] [--llm ...] [--time-scale X] [--json]`
 
 use anyhow::Context as _;
-use tokio_util::sync::CancellationToken;
 
 use super::{ReplayArgs, engine_options, print_json};
 use crate::context::Flags;
@@ -23,19 +22,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     // Checked once before any work, so a bad backend setting fails before the first pass.
     crate::llm::from_args(&args.llm)?;
     let make_llm = || crate::llm::from_args(&args.llm);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = super::command_runtime()?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel.clone();
+    let cancel = super::cancel_on_ctrl_c(&runtime);
     let report = runtime.block_on(async {
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                ctrl_c.cancel();
-            }
-        });
         replay::replay(
             &session,
             &passes,

@@ -172,14 +172,12 @@ pub(crate) fn apply(
         };
         let base_ms = now;
         let user_message = format!("{project_id}-u{base_ms}-{run}");
-        w.add_message(&Message {
-            id: user_message.clone(),
-            project_id: project_id.to_string(),
-            role: "user".into(),
-            content: request.to_string(),
-            image_urls: vec![],
-            created_at: base_ms,
-        })?;
+        w.add_message(&user_message_row(
+            &user_message,
+            project_id,
+            request,
+            base_ms,
+        ))?;
         w.add_message(&Message {
             id: format!("{project_id}-a{base_ms}-{run}"),
             project_id: project_id.to_string(),
@@ -273,6 +271,18 @@ fn was_cancelled(result: &EditResult) -> bool {
     result.error.as_deref() == Some(PipelineError::Cancelled.to_string().as_str())
 }
 
+/// The row of the user's request as a chat message.
+fn user_message_row(id: &str, project_id: &str, request: &str, created_at: i64) -> Message {
+    Message {
+        id: id.to_string(),
+        project_id: project_id.to_string(),
+        role: "user".into(),
+        content: request.to_string(),
+        image_urls: vec![],
+        created_at,
+    }
+}
+
 /// Records a failed run (no scene is touched). Returns the run id.
 ///
 /// The user's request is recorded as a message too, and learned from like every recorded
@@ -311,14 +321,7 @@ pub(crate) fn record_failure(
         if record_message {
             // The run's row id keeps the message id unique without the pipeline's run counter.
             let user_message = format!("{project_id}-u{now}-f{run_id}");
-            w.add_message(&Message {
-                id: user_message.clone(),
-                project_id: project_id.to_string(),
-                role: "user".into(),
-                content: request.to_string(),
-                image_urls: vec![],
-                created_at: now,
-            })?;
+            w.add_message(&user_message_row(&user_message, project_id, request, now))?;
             learn_recorded(w, project_id, &user_message)?;
         }
         Ok(run_id)
