@@ -14,6 +14,7 @@ mod memory;
 mod offline_backend;
 mod scene_refs;
 mod scripted_server;
+mod snapshots;
 mod store;
 mod tui;
 mod unit;
