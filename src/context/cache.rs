@@ -162,7 +162,8 @@ impl ContextCache {
             return Ok(Lookup::Miss { expired: true });
         }
         // A snapshot from another version of editscope may not parse: treat it as a miss.
-        let Ok(mut base) = serde_json::from_str::<BaseContext>(&json) else {
+        // One that does brings the token counts a request served from it needs.
+        let Ok(mut base) = super::snapshots::decode(&json) else {
             tracing::warn!(project = %key.project_id, "ignoring an unreadable context snapshot");
             return Ok(Lookup::Miss { expired: false });
         };

@@ -154,6 +154,8 @@ impl OptimizedBuilder {
                     self.counters.misses += 1;
                     events.push(EngineEvent::CacheMiss);
                 }
+                // A full build counts tokens: the tokenizer loads while the rows are read.
+                super::tokens::preload();
                 let base = Arc::new(self.build_base(
                     store,
                     request.project_id,

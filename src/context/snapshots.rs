@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use super::ContextError;
 use super::base::BaseContext;
 use super::cache::CacheKey;
+use super::model::{FullReason, FullScene, full_scene_text};
+use super::tokens;
 use crate::store::Store;
 
 /// What the writer did so far.
@@ -148,6 +150,57 @@ impl Drop for SnapshotWriter {
     }
 }
 
+/// A snapshot as stored: the base, and the token counts a request served from it needs beyond
+/// the base's own, so that serving it in a new process never loads the tokenizer (about 100
+/// ms): each scene given in full, as it stands and as the request's target.
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    base: &'a BaseContext,
+    token_counts: Vec<(u64, usize)>,
+}
+
+#[derive(Deserialize)]
+struct SnapshotIn {
+    base: BaseContext,
+    token_counts: Vec<(u64, usize)>,
+}
+
+/// The texts whose counts [`BaseContext::finish`] looks up: with `relevant`, every scene given
+/// in full is counted again, as it is, and the target as the target (its header says so).
+fn counted_texts(base: &BaseContext) -> Vec<String> {
+    if !base.flags.relevant {
+        return Vec::new();
+    }
+    base.context
+        .scenes_in_full
+        .iter()
+        .flat_map(|s| {
+            let as_target = FullScene {
+                reason: FullReason::Target,
+                ..s.clone()
+            };
+            [full_scene_text(s), full_scene_text(&as_target)]
+        })
+        .collect()
+}
+
+/// The stored form of a base (see [`SnapshotOut`]).
+pub fn encode(base: &BaseContext) -> Result<String, ContextError> {
+    let token_counts = counted_texts(base)
+        .iter()
+        .map(|t| tokens::known_count(t))
+        .collect();
+    serde_json::to_string(&SnapshotOut { base, token_counts }).map_err(ContextError::Json)
+}
+
+/// A base from its stored form; the token counts it carries join the process's memo.
+pub fn decode(json: &str) -> Result<BaseContext, ContextError> {
+    let SnapshotIn { base, token_counts } =
+        serde_json::from_str(json).map_err(ContextError::Json)?;
+    tokens::remember(&token_counts);
+    Ok(base)
+}
+
 /// Serialises a base and writes it as the snapshot of `key` (what the writer thread does, and
 /// what a build does itself when writes are not behind).
 pub fn write_snapshot(
@@ -156,7 +209,7 @@ pub fn write_snapshot(
     base: &BaseContext,
     built_at_ms: i64,
 ) -> Result<(), ContextError> {
-    let json = serde_json::to_string(base).map_err(ContextError::Json)?;
+    let json = encode(base)?;
     store.put_snapshot(
         &key.project_id,
         &key.user_id,

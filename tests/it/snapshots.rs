@@ -147,3 +147,65 @@ fn after_a_shadow_mismatch_the_next_engine_is_served_the_fresh_context() {
         Some("#BADBAD")
     );
 }
+
+/// `editscope context` on a temporary database, logging at debug level; (JSON, stderr).
+fn context_call(db: &std::path::Path, prompt: &str) -> (serde_json::Value, String) {
+    let out = assert_cmd::Command::cargo_bin("editscope")
+        .unwrap()
+        .env("EDITSCOPE_DB", db)
+        .env("EDITSCOPE_LOG", "editscope=debug")
+        .args([
+            "context",
+            "--project",
+            "demo-small",
+            "--json",
+            "--prompt",
+            prompt,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_new_process_served_from_the_snapshot_never_loads_the_tokenizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("np.db");
+    let (first, log) = context_call(&db, "");
+    assert_eq!(first["path"], "fresh");
+    assert!(log.contains("loading the cl100k tokenizer"), "{log}");
+    // A target that the base gives in full already: its count as the target is in the snapshot.
+    let full = first["context"]["scenes_in_full"][0]["position"]
+        .as_u64()
+        .unwrap();
+    for prompt in [String::new(), format!("make the title red in scene {full}")] {
+        let (served, log) = context_call(&db, &prompt);
+        assert_eq!(served["path"], "cache_hit", "{prompt}");
+        assert_eq!(served["stats"]["cache_level"], "sqlite", "{prompt}");
+        assert!(
+            !log.contains("loading the cl100k tokenizer"),
+            "{prompt}: {log}"
+        );
+        let fresh =
+            ContextEngine::fresh(&Store::open(&db).unwrap(), &req(&prompt), Flags::OPTIMIZED)
+                .unwrap();
+        assert_eq!(
+            served["tokens"]["total"], fresh.context.tokens.total,
+            "{prompt}"
+        );
+        if !prompt.is_empty() {
+            assert_eq!(
+                served["target_scene_id"], first["context"]["scenes_in_full"][0]["id"],
+                "{prompt}"
+            );
+        }
+    }
+}
