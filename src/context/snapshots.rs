@@ -4,7 +4,8 @@
 //!
 //! Writes of one key coalesce: a base handed over while an older one of the same key still
 //! waits replaces it, so only the newest is written, and a key is written by one thread, in
-//! the order its bases were handed over. Each snapshot is the serialisation of the very
+//! the order its bases were handed over; the writer lets a burst settle for [`SETTLE`] before
+//! it writes. Each snapshot is the serialisation of the very
 //! (immutable) base it stores, so it never claims a revision other than its content's. The
 //! queue is flushed when the writer is dropped (with its engine: a CLI process that exits
 //! leaves its snapshot for the next one) and on [`SnapshotWriter::flush`].
@@ -46,6 +47,8 @@ struct State {
     pending: HashMap<CacheKey, Job>,
     /// Jobs taken off `pending` and not yet written.
     writing: usize,
+    /// Callers waiting in [`SnapshotWriter::flush`]: the writer does not wait for more then.
+    flushing: usize,
     closed: bool,
     stats: WriterStats,
 }
@@ -117,9 +120,12 @@ impl SnapshotWriter {
     /// Waits until every base handed over so far is written (or its write failed).
     pub fn flush(&self) {
         let mut state = self.shared.lock();
+        state.flushing += 1;
+        self.shared.changed.notify_all();
         while !state.pending.is_empty() || state.writing > 0 {
             state = self.shared.wait(state);
         }
+        state.flushing -= 1;
     }
 
     /// Drops the waiting bases of a project and waits for a write in progress, so that a
@@ -221,11 +227,34 @@ pub fn write_snapshot(
     Ok(())
 }
 
+/// How long the writer lets a burst of builds coalesce before it writes: back-to-back requests
+/// (a script, the bench at time scale 0) would otherwise have it serialise a snapshot per
+/// request, competing with them for the CPU and the database's write lock. Nobody waits for
+/// it: an edit takes seconds, and a flush or a drop writes at once.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn run(path: &Path, shared: &Shared) {
     let mut store: Option<Store> = None;
     loop {
         let (key, job) = {
             let mut state = shared.lock();
+            // A burst settles once, when it wakes the writer; what is left after is written
+            // straight on.
+            let idle = state.pending.is_empty();
+            while state.pending.is_empty() && !state.closed {
+                state = shared.wait(state);
+            }
+            let settled = std::time::Instant::now() + SETTLE;
+            while idle && !state.closed && state.flushing == 0 {
+                let Some(left) = settled.checked_duration_since(std::time::Instant::now()) else {
+                    break;
+                };
+                state = shared
+                    .changed
+                    .wait_timeout(state, left)
+                    .map(|(guard, _)| guard)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
             loop {
                 let next = state.pending.keys().next().cloned();
                 if let Some(job) = next.and_then(|k| state.pending.remove_entry(&k)) {

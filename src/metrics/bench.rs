@@ -49,6 +49,9 @@ pub struct PathSummary {
     /// context; snapshots are written behind it, by the engine's writer thread.
     pub context_stage_p50_us: u64,
     pub context_stage_p95_us: u64,
+    /// The context stage's time beyond its build (stage minus `build_us`, per edit), p50 (µs):
+    /// the diff against the previous context.
+    pub context_beyond_build_p50_us: u64,
     pub context_tokens_p50: u64,
     pub failed_runs: usize,
     pub paths: Vec<(String, usize)>,
@@ -226,6 +229,7 @@ fn session(
     let mut overhead = Distribution::new();
     let mut stage_dists: Vec<Distribution> = (0..4).map(|_| Distribution::new()).collect();
     let mut context_stage = Distribution::new();
+    let mut beyond_build = Distribution::new();
     let mut context_tokens = Distribution::new();
     let mut tokens_total = 0;
     let mut failed = 0;
@@ -262,7 +266,11 @@ fn session(
             .sum();
         overhead.record((real_outside_model * 1000.0) as u64);
         if let Some(s) = result.stages.iter().find(|s| s.name == Stage::Context) {
-            context_stage.record((s.real_ms * 1000.0) as u64);
+            let us = (s.real_ms * 1000.0) as u64;
+            context_stage.record(us);
+            if let Some(build) = result.context_build_us {
+                beyond_build.record(us.saturating_sub(build));
+            }
         }
         for (k, s) in result.stages.iter().enumerate().take(4) {
             if let Some(ms) = s.simulated_ms {
@@ -291,6 +299,7 @@ fn session(
             .collect(),
         context_stage_p50_us: context_stage.p50(),
         context_stage_p95_us: context_stage.p95(),
+        context_beyond_build_p50_us: beyond_build.p50(),
         context_tokens_p50: context_tokens.p50(),
         failed_runs: failed,
         paths: paths.into_iter().collect(),
