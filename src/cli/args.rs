@@ -312,6 +312,11 @@ pub struct BenchArgs {
     /// open, render time with 1,000 memory entries and 10,000 log lines, CPU while idle.
     #[arg(long)]
     pub tui: bool,
+    /// Measure instead the wall time of `editscope context` in a new process served from the
+    /// SQLite snapshot, RUNS times on each demo project (30 if RUNS is not given).
+    #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "30",
+          conflicts_with_all = ["tui", "fixture"])]
+    pub new_process: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }

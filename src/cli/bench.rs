@@ -1,4 +1,4 @@
-//! `editscope bench [--scenes N] [--edits M] [--tui] [--json]`
+//! `editscope bench [--scenes N] [--edits M] [--tui | --new-process [RUNS]] [--json]`
 
 use std::time::Duration;
 
@@ -6,6 +6,7 @@ use anyhow::bail;
 
 use super::{BenchArgs, print_json};
 use crate::metrics::bench::{self, BenchConfig, PathSummary};
+use crate::metrics::new_process::{self, NewProcessConfig};
 use crate::metrics::tui_bench::{self, TuiBenchConfig};
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -14,6 +15,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.tui {
         return run_tui(&args);
+    }
+    if let Some(runs) = args.new_process {
+        return run_new_process(&args, runs);
     }
     if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
         bail!(
@@ -55,6 +59,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .map(|(n, ms)| format!("{n} {ms:.1} ms"))
             .collect();
         println!("{:<10} modeled stage p50: {}", "", stages.join(", "));
+        println!(
+            "{:<10} context stage (real: build, diff; snapshot written behind) p50 {:.3} ms  p95 {:.3} ms  beyond the build p50 {:.3} ms",
+            "",
+            s.context_stage_p50_us as f64 / 1000.0,
+            s.context_stage_p95_us as f64 / 1000.0,
+            s.context_beyond_build_p50_us as f64 / 1000.0
+        );
         let paths: Vec<String> = s.paths.iter().map(|(p, n)| format!("{p} x{n}")).collect();
         println!("{:<10} paths: {}", "", paths.join(", "));
     };
@@ -69,10 +80,44 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         ("optimized", &report.micro_optimized),
     ] {
         println!(
-            "micro {name:<10} cold build p50 {:>10.3} ms  warm hit p50 {:>8.1} µs  incremental p50 {:>8.1} µs",
+            "micro {name:<10} cold build p50 {:>10.3} ms  warm hit p50 {:>8.1} µs  incremental p50 {:>8.1} µs  snapshot write p50 {:>8.1} µs",
             m.cold_build_p50_us as f64 / 1000.0,
             m.warm_hit_p50_us as f64,
-            m.incremental_p50_us as f64
+            m.incremental_p50_us as f64,
+            m.snapshot_write_p50_us as f64
+        );
+    }
+    Ok(())
+}
+
+fn run_new_process(args: &BenchArgs, runs: usize) -> anyhow::Result<()> {
+    let report = new_process::measure(&NewProcessConfig {
+        exe: std::env::current_exe()?,
+        runs,
+        projects: crate::fixtures::DEMO_IDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })?;
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "bench --new-process: `editscope context --project ID` in a new process, {} runs each, served from the SQLite snapshot ({})",
+        report.runs, report.binary
+    );
+    for p in &report.projects {
+        println!(
+            "{:<12} {:>5} scenes  wall p50 {:>7.2} ms  p95 {:>7.2} ms  min {:>7.2} ms  (path {} from {}, build {:.3} ms; first call, a miss: {:.1} ms)",
+            p.project,
+            p.scenes,
+            p.wall_p50_ms,
+            p.wall_p95_ms,
+            p.wall_min_ms,
+            p.path,
+            p.cache_level.as_deref().unwrap_or("-"),
+            p.build_us as f64 / 1000.0,
+            p.miss_ms
         );
     }
     Ok(())

@@ -4,13 +4,17 @@
 //! file, so a new process (a CLI call, a restarted dashboard) starts warm. An entry of either
 //! level is served only while its TTL runs and only for the revision it was built at; an older
 //! revision can be brought forward by the incremental path, never served as is.
+//!
+//! Level 2 is written behind the request by a [`SnapshotWriter`] (its own thread and
+//! connection); [`ContextCache::flush`] waits for it, and dropping the cache flushes it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::ContextError;
 use super::base::BaseContext;
+use super::snapshots::{SnapshotWriter, WriterStats, write_snapshot};
 use crate::store::Store;
 
 /// The default time to live of a cached context (the seed's 5 minutes).
@@ -73,6 +77,11 @@ pub struct ContextCache {
     clock: Clock,
     /// Whether level 2 (SQLite snapshots) is used.
     pub persist: bool,
+    /// Whether snapshots are written behind the request (the default) or by the build itself.
+    write_behind: AtomicBool,
+    /// Started on the first snapshot write, for that store's file; `None` if no thread could
+    /// be started (then the build writes its snapshots itself).
+    writer: OnceLock<Option<SnapshotWriter>>,
 }
 
 impl ContextCache {
@@ -88,6 +97,32 @@ impl ContextCache {
             ttl,
             clock,
             persist,
+            write_behind: AtomicBool::new(true),
+            writer: OnceLock::new(),
+        }
+    }
+
+    /// Snapshots written behind the request (`true`, the default) or within the build (for
+    /// measuring what writing behind saves).
+    pub fn set_write_behind(&self, on: bool) {
+        if !on {
+            self.flush();
+        }
+        self.write_behind.store(on, Ordering::Relaxed);
+    }
+
+    /// Waits until every snapshot handed to the writer is written.
+    pub fn flush(&self) {
+        if let Some(Some(writer)) = self.writer.get() {
+            writer.flush();
+        }
+    }
+
+    /// What the snapshot writer did so far (all zero before its first snapshot).
+    pub fn writer_stats(&self) -> WriterStats {
+        match self.writer.get() {
+            Some(Some(writer)) => writer.stats(),
+            _ => WriterStats::default(),
         }
     }
 
@@ -127,7 +162,8 @@ impl ContextCache {
             return Ok(Lookup::Miss { expired: true });
         }
         // A snapshot from another version of editscope may not parse: treat it as a miss.
-        let Ok(mut base) = serde_json::from_str::<BaseContext>(&json) else {
+        // One that does brings the token counts a request served from it needs.
+        let Ok(mut base) = super::snapshots::decode(&json) else {
             tracing::warn!(project = %key.project_id, "ignoring an unreadable context snapshot");
             return Ok(Lookup::Miss { expired: false });
         };
@@ -158,27 +194,34 @@ impl ContextCache {
             .insert(key.clone(), CacheEntry { base, built_at_ms });
     }
 
-    /// Writes an entry to SQLite (level 2).
+    /// Writes an entry to SQLite (level 2): hands it to the writer thread, or, when writes are
+    /// not behind (or the writer serves another file), writes it now.
     pub fn persist(
         &self,
         store: &Store,
         key: &CacheKey,
-        base: &BaseContext,
+        base: Arc<BaseContext>,
         built_at_ms: i64,
     ) -> Result<(), ContextError> {
         if !self.persist {
             return Ok(());
         }
-        let json = serde_json::to_string(base).map_err(ContextError::Json)?;
-        store.put_snapshot(
-            &key.project_id,
-            &key.user_id,
-            &key.variant,
-            base.context.revision,
-            built_at_ms,
-            &json,
-        )?;
-        Ok(())
+        if self.write_behind.load(Ordering::Relaxed) {
+            let writer = self.writer.get_or_init(|| {
+                SnapshotWriter::start(store.path())
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            "no snapshot writer thread ({e}): snapshots are written inline"
+                        )
+                    })
+                    .ok()
+            });
+            if let Some(writer) = writer.as_ref().filter(|w| w.path() == store.path()) {
+                writer.submit(key, base, built_at_ms);
+                return Ok(());
+            }
+        }
+        write_snapshot(store, key, &base, built_at_ms)
     }
 
     pub fn invalidate(&self, key: &CacheKey) {
@@ -191,6 +234,10 @@ impl ContextCache {
         let _ = self
             .memory
             .invalidate_entries_if(move |k, _| k.project_id == project);
+        // A snapshot handed to the writer before the clear must not be written after it.
+        if let Some(Some(writer)) = self.writer.get() {
+            writer.forget_project(project_id);
+        }
         store.clear_snapshots(project_id)?;
         Ok(())
     }

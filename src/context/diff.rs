@@ -1,9 +1,19 @@
 //! The diff between the contexts of two consecutive requests: structured (which sections,
 //! scenes and preferences changed) and textual (unified, per section).
+//!
+//! Linear in the size of the contexts and cheap where they agree: a section is compared on its
+//! data (a shared `Arc` or imbl tree is equal without a look inside), only a changed section is
+//! rendered, and of a list section only the items between the first and the last difference
+//! (with two items of context either side): one changed line in a 10,000-scene list renders a
+//! handful of lines, not 20,000.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Context, SECTION_NAMES};
+use super::model::*;
 
 /// One changed preference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +33,7 @@ pub struct SectionTokens {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ContextDiff {
+    /// Sections whose rendered text differs.
     pub changed_sections: Vec<String>,
     /// Scenes that entered or left the scene list.
     pub scenes_added: Vec<String>,
@@ -44,25 +55,93 @@ impl ContextDiff {
     }
 }
 
-/// Names of the sections whose rendered text differs.
+/// How many unchanged lines a hunk shows around a change.
+const CONTEXT_RADIUS: usize = 2;
+
+fn same_arc<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+fn same_vector<T: Clone + PartialEq>(a: &imbl::Vector<T>, b: &imbl::Vector<T>) -> bool {
+    a.ptr_eq(b) || a == b
+}
+
+/// Whether one section's data differs, compared without rendering anything. Data that differs
+/// can still render alike (a confidence past its two shown decimals, the style's list of
+/// analysed scenes): shadow verification wants to know, the text diff drops such a section.
+fn section_differs(a: &Context, b: &Context, name: &str) -> bool {
+    match name {
+        "project" => a.project != b.project,
+        "preferences" => !same_arc(&a.preferences, &b.preferences),
+        "style" => !same_arc(&a.style, &b.style),
+        "scene_list" => !same_vector(&a.scene_list, &b.scene_list),
+        "relationships" => !same_arc(&a.relationships, &b.relationships),
+        "images" => !same_arc(&a.images, &b.images),
+        "history" => !same_arc(&a.history, &b.history),
+        "conversation" => !same_arc(&a.conversation, &b.conversation),
+        "scenes_in_full" => !same_vector(&a.scenes_in_full, &b.scenes_in_full),
+        _ => false,
+    }
+}
+
+/// Names of the sections whose data differs (shadow verification reports these).
 pub fn changed_sections(a: &Context, b: &Context) -> Vec<String> {
     SECTION_NAMES
         .iter()
-        .filter(|name| a.render_section(name) != b.render_section(name))
+        .filter(|name| section_differs(a, b, name))
         .map(|n| n.to_string())
+        .collect()
+}
+
+/// The items of `before` not in `after`, in `before`'s order.
+fn minus(before: &[String], after: &[String]) -> Vec<String> {
+    let after: HashSet<&String> = after.iter().collect();
+    before
+        .iter()
+        .filter(|id| !after.contains(id))
+        .cloned()
+        .collect()
+}
+
+/// The changed preferences: those of `before` in key order, then the new ones (lookups in
+/// the other map, never a scan of the changes found so far).
+fn preference_changes(
+    before: &BTreeMap<String, PreferenceItem>,
+    after: &BTreeMap<String, PreferenceItem>,
+) -> Vec<PreferenceChange> {
+    let value = |p: Option<&PreferenceItem>| p.map(|p| p.value.clone());
+    let changed = before
+        .iter()
+        .filter(|(k, old)| after.get(*k).map(|p| &p.value) != Some(&old.value))
+        .map(|(k, old)| (k, Some(old)));
+    let new = after
+        .iter()
+        .filter(|(k, _)| !before.contains_key(*k))
+        .map(|(k, _)| (k, None));
+    changed
+        .chain(new)
+        .map(|(k, old)| PreferenceChange {
+            key: k.clone(),
+            before: value(old),
+            after: value(after.get(k)),
+        })
         .collect()
 }
 
 /// The diff from `before` to `after`.
 pub fn diff(before: &Context, after: &Context) -> ContextDiff {
-    let changed = changed_sections(before, after);
-    let ids = |c: &Context| {
-        c.scene_list
-            .iter()
-            .map(|s| s.id.clone())
-            .collect::<Vec<_>>()
-    };
-    let (b_ids, a_ids) = (ids(before), ids(after));
+    let (mut scenes_added, mut scenes_removed) = (Vec::new(), Vec::new());
+    if !same_vector(&before.scene_list, &after.scene_list) {
+        let ids = |c: &Context| {
+            c.scene_list
+                .iter()
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>()
+        };
+        let (b_ids, a_ids) = (ids(before), ids(after));
+        scenes_added = minus(&a_ids, &b_ids);
+        scenes_removed = minus(&b_ids, &a_ids);
+    }
     let full = |c: &Context| {
         c.scenes_in_full
             .iter()
@@ -70,27 +149,6 @@ pub fn diff(before: &Context, after: &Context) -> ContextDiff {
             .collect::<Vec<_>>()
     };
     let (b_full, a_full) = (full(before), full(after));
-    let minus = |x: &[String], y: &[String]| {
-        x.iter()
-            .filter(|i| !y.contains(i))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    let mut preferences = Vec::new();
-    for key in before.preferences.keys().chain(after.preferences.keys()) {
-        if preferences.iter().any(|p: &PreferenceChange| &p.key == key) {
-            continue;
-        }
-        let b = before.preferences.get(key).map(|p| p.value.clone());
-        let a = after.preferences.get(key).map(|p| p.value.clone());
-        if a != b {
-            preferences.push(PreferenceChange {
-                key: key.clone(),
-                before: b,
-                after: a,
-            });
-        }
-    }
     let tokens = SECTION_NAMES
         .iter()
         .map(|name| SectionTokens {
@@ -99,39 +157,220 @@ pub fn diff(before: &Context, after: &Context) -> ContextDiff {
             after: after.tokens.sections.get(*name).copied().unwrap_or(0),
         })
         .collect();
-    // Only changed sections are rendered and diffed: a 10,000-scene list that did not change
-    // costs nothing here.
-    let mut unified = String::new();
-    let (mut added, mut removed) = (0, 0);
-    for name in &changed {
-        let old = before.render_section(name);
-        let new = after.render_section(name);
-        let text_diff = similar::TextDiff::from_lines(&old, &new);
-        for change in text_diff.iter_all_changes() {
-            match change.tag() {
-                similar::ChangeTag::Insert => added += 1,
-                similar::ChangeTag::Delete => removed += 1,
-                similar::ChangeTag::Equal => {}
-            }
-        }
-        unified.push_str(
-            &text_diff
-                .unified_diff()
-                .context_radius(2)
-                .header(&format!("{name} (before)"), &format!("{name} (after)"))
-                .to_string(),
-        );
-    }
-    ContextDiff {
-        changed_sections: changed,
-        scenes_added: minus(&a_ids, &b_ids),
-        scenes_removed: minus(&b_ids, &a_ids),
+    let mut out = ContextDiff {
+        scenes_added,
+        scenes_removed,
         full_entered: minus(&a_full, &b_full),
         full_left: minus(&b_full, &a_full),
-        preferences,
+        preferences: if same_arc(&before.preferences, &after.preferences) {
+            Vec::new()
+        } else {
+            preference_changes(&before.preferences, &after.preferences)
+        },
         tokens,
-        lines_added: added,
-        lines_removed: removed,
-        unified,
+        ..ContextDiff::default()
+    };
+    for name in SECTION_NAMES {
+        if section_differs(before, after, name) {
+            let text = section_text_diff(before, after, name);
+            if text.added + text.removed > 0 {
+                out.changed_sections.push(name.to_string());
+                out.lines_added += text.added;
+                out.lines_removed += text.removed;
+                out.unified.push_str(&text.unified);
+            }
+        }
     }
+    out
+}
+
+/// The text diff of one section.
+#[derive(Default)]
+struct SectionText {
+    added: usize,
+    removed: usize,
+    unified: String,
+}
+
+/// The section's text diff, rendering only the changed part of a list.
+fn section_text_diff(before: &Context, after: &Context, name: &str) -> SectionText {
+    match name {
+        "scene_list" => windowed(
+            name,
+            &refs(&before.scene_list),
+            &refs(&after.scene_list),
+            |s, out| out.push_str(&scene_list_line(s)),
+            |s| 1 + newlines(&s.name) + newlines(&s.id),
+        ),
+        "scenes_in_full" => windowed(
+            name,
+            &refs(&before.scenes_in_full),
+            &refs(&after.scenes_in_full),
+            |s, out| out.push_str(&full_scene_text(s)),
+            // The header line, the two fence lines and the line the code ends on.
+            |s| 4 + newlines(&s.name) + newlines(&s.id) + newlines(&s.code),
+        ),
+        "relationships" => windowed(
+            name,
+            &refs(before.relationships.as_ref()),
+            &refs(after.relationships.as_ref()),
+            |(k, v), out| {
+                let _ = writeln!(out, "- {k}: {v}");
+            },
+            |(k, v)| 1 + newlines(k) + newlines(v),
+        ),
+        "preferences" => windowed(
+            name,
+            &refs(before.preferences.as_ref()),
+            &refs(after.preferences.as_ref()),
+            |(k, p), out| {
+                let _ = writeln!(out, "- {k}: {} (confidence {:.2})", p.value, p.confidence);
+            },
+            |(k, p)| 1 + newlines(k) + newlines(&p.value),
+        ),
+        "images" => windowed(
+            name,
+            &refs(before.images.as_ref()),
+            &refs(after.images.as_ref()),
+            |i, out| out.push_str(&image_line(i)),
+            |i| {
+                1 + i.urls.iter().map(|u| newlines(u)).sum::<usize>()
+                    + newlines(&i.typography)
+                    + newlines(&i.mood)
+            },
+        ),
+        // Small sections (a line or three, at most ten items): rendered whole.
+        _ => text_diff(
+            name,
+            &before.render_section(name),
+            &after.render_section(name),
+            0,
+        ),
+    }
+}
+
+/// The items of a section's collection, by reference (no item is copied or rendered).
+fn refs<'a, C>(items: &'a C) -> Vec<<&'a C as IntoIterator>::Item>
+where
+    &'a C: IntoIterator,
+{
+    items.into_iter().collect()
+}
+
+fn newlines(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'\n').count()
+}
+
+/// The text diff of a list section of which only the items from the first to the last
+/// difference are rendered, with `CONTEXT_RADIUS` items either side (each item is at least one
+/// line, so every hunk has its full context). The lines of the items skipped before the window
+/// are counted (`lines`), so hunk headers give the same line numbers as a diff of the whole.
+fn windowed<T: PartialEq + Copy>(
+    name: &str,
+    before: &[T],
+    after: &[T],
+    render: impl Fn(T, &mut String),
+    lines: impl Fn(T) -> usize,
+) -> SectionText {
+    let prefix = before.iter().zip(after).take_while(|(b, a)| b == a).count();
+    let rest = before.len().min(after.len()) - prefix;
+    let suffix = before
+        .iter()
+        .rev()
+        .zip(after.iter().rev())
+        .take(rest)
+        .take_while(|(b, a)| b == a)
+        .count();
+    let start = prefix.saturating_sub(CONTEXT_RADIUS);
+    let keep_after = suffix.saturating_sub(CONTEXT_RADIUS);
+    let offset: usize = before[..start].iter().map(|&item| lines(item)).sum();
+    let text = |items: &[T]| {
+        let mut out = String::new();
+        for &item in &items[start..items.len() - keep_after] {
+            render(item, &mut out);
+        }
+        out
+    };
+    text_diff(name, &text(before), &text(after), offset)
+}
+
+/// The unified diff of two texts that start at line `offset + 1` of their sections.
+fn text_diff(name: &str, old: &str, new: &str, offset: usize) -> SectionText {
+    let mut out = SectionText::default();
+    if old == new {
+        return out;
+    }
+    let diff = similar::TextDiff::from_lines(old, new);
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Insert => out.added += 1,
+            similar::ChangeTag::Delete => out.removed += 1,
+            similar::ChangeTag::Equal => {}
+        }
+    }
+    for (i, hunk) in diff
+        .unified_diff()
+        .context_radius(CONTEXT_RADIUS)
+        .iter_hunks()
+        .enumerate()
+    {
+        if i == 0 {
+            let _ = writeln!(out.unified, "--- {name} (before)\n+++ {name} (after)");
+        }
+        let (Some(first), Some(last)) = (hunk.ops().first(), hunk.ops().last()) else {
+            continue;
+        };
+        let _ = writeln!(
+            out.unified,
+            "@@ -{} +{} @@",
+            HunkRange(
+                offset + first.old_range().start,
+                offset + last.old_range().end
+            ),
+            HunkRange(
+                offset + first.new_range().start,
+                offset + last.new_range().end
+            ),
+        );
+        // The hunk's own text past its header line (whose numbers start at the window).
+        let body = hunk.to_string();
+        out.unified
+            .push_str(body.split_once('\n').map_or("", |(_, rest)| rest));
+    }
+    out
+}
+
+/// A hunk's line range as unified diffs print it (as `similar` does): `start,len`, just
+/// `start` for one line, and an empty range starting at the line before it.
+struct HunkRange(usize, usize);
+
+impl std::fmt::Display for HunkRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.1.saturating_sub(self.0);
+        match len {
+            1 => write!(f, "{}", self.0 + 1),
+            0 => write!(f, "{},0", self.0),
+            _ => write!(f, "{},{}", self.0 + 1, len),
+        }
+    }
+}
+
+/// The unified diff of whole rendered sections, as [`diff`] produced it before it rendered only
+/// what changed: the reference a test holds the windowed diff to.
+#[doc(hidden)]
+pub fn unified_of_whole_sections(before: &Context, after: &Context) -> String {
+    let mut unified = String::new();
+    for name in SECTION_NAMES {
+        let (old, new) = (before.render_section(name), after.render_section(name));
+        if old != new {
+            unified.push_str(
+                &similar::TextDiff::from_lines(&old, &new)
+                    .unified_diff()
+                    .context_radius(CONTEXT_RADIUS)
+                    .header(&format!("{name} (before)"), &format!("{name} (after)"))
+                    .to_string(),
+            );
+        }
+    }
+    unified
 }

@@ -12,6 +12,7 @@ pub mod model;
 mod optimized;
 pub mod prefs;
 pub mod sections;
+mod snapshots;
 mod stats;
 pub mod target;
 pub mod tokens;
@@ -23,6 +24,7 @@ pub use flags::{FLAG_NAMES, FlagError, Flags};
 pub use legacy::LegacyBuilder;
 pub use model::*;
 pub use optimized::OptimizedBuilder;
+pub use snapshots::WriterStats;
 pub use stats::*;
 
 use std::collections::HashMap;
@@ -136,6 +138,12 @@ impl ContextEngine {
         self.previous
             .insert(request.project_id.to_string(), built.context.clone());
         Ok((built, diff))
+    }
+
+    /// Waits until the context snapshots handed to the writer thread are written (dropping the
+    /// engine does too), so that another process or engine finds them.
+    pub fn flush_snapshots(&self) {
+        self.optimized.cache().flush();
     }
 
     pub fn optimized(&self) -> &OptimizedBuilder {

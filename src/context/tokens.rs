@@ -5,8 +5,31 @@ use std::sync::OnceLock;
 use tiktoken_rs::CoreBPE;
 
 fn encoder() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::cl100k_base().ok()).as_ref()
+    ENCODER
+        .get_or_init(|| {
+            // tiktoken builds its tables at first use: about 100 ms. A context served from a
+            // snapshot should not get here (the snapshot carries the counts it needs).
+            tracing::debug!("loading the cl100k tokenizer");
+            tiktoken_rs::cl100k_base().ok()
+        })
+        .as_ref()
+}
+
+static ENCODER: OnceLock<Option<CoreBPE>> = OnceLock::new();
+
+/// Starts loading the tokenizer on a thread of its own, so that a build that will count (a
+/// cache miss) finds it loaded, or loading, when it gets there; does nothing once started.
+pub fn preload() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        if ENCODER.get().is_none() {
+            let _ = std::thread::Builder::new()
+                .name("editscope-tokenizer".into())
+                .spawn(|| {
+                    encoder();
+                });
+        }
+    });
 }
 
 /// Number of cl100k tokens in `text`. Falls back to a 4-characters-per-token estimate only if
@@ -57,18 +80,42 @@ pub fn count_cached(text: &str) -> usize {
 
 /// `text`'s count from the memo, else from `compute`, then remembered.
 fn memoized(text: &str, compute: impl FnOnce() -> usize) -> usize {
-    use std::hash::{Hash, Hasher};
-    static MEMO: OnceLock<moka::sync::Cache<u64, usize>> = OnceLock::new();
-    let memo = MEMO.get_or_init(|| moka::sync::Cache::new(200_000));
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let key = h.finish();
-    if let Some(n) = memo.get(&key) {
+    let key = memo_key(text);
+    if let Some(n) = memo().get(&key) {
         return n;
     }
     let n = compute();
-    memo.insert(key, n);
+    memo().insert(key, n);
     n
+}
+
+fn memo() -> &'static moka::sync::Cache<u64, usize> {
+    static MEMO: OnceLock<moka::sync::Cache<u64, usize>> = OnceLock::new();
+    MEMO.get_or_init(|| moka::sync::Cache::new(200_000))
+}
+
+/// The key [`count_cached`] remembers `text`'s count under: a hash of the text, the same in
+/// every process of one build (`DefaultHasher::new` is not randomly keyed), so counts carry
+/// from one process to the next.
+pub fn memo_key(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// `text`'s count with the key it is remembered under, counted now if it is not yet (to carry
+/// counts to another process, in a snapshot).
+pub fn known_count(text: &str) -> (u64, usize) {
+    (memo_key(text), count_cached(text))
+}
+
+/// Remembers counts carried from another process (keys of [`memo_key`]). Keys are hashes of
+/// the texts, so a count is only ever found for the very text it was counted from.
+pub fn remember(counts: &[(u64, usize)]) {
+    for &(key, n) in counts {
+        memo().insert(key, n);
+    }
 }
 
 /// Splits `text` into lines where cl100k's tokens cannot straddle them: after a line break

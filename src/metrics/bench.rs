@@ -6,10 +6,10 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::Distribution;
-use crate::context::{BuildPath, BuildRequest, ContextEngine, EngineOptions, Flags};
+use crate::context::{BuildPath, BuildRequest, ContextCache, ContextEngine, EngineOptions, Flags};
 use crate::fixtures::{self, ProjectFile, generate};
 use crate::llm::offline::OfflineBackend;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Stage};
 use crate::store::{ImageAnalysis, MemoryType, MemoryWrite, Store};
 
 #[derive(Debug, Clone)]
@@ -44,6 +44,14 @@ pub struct PathSummary {
     pub overhead_p50_ms: f64,
     /// Modeled time per stage, p50 (ms): context, tool_selection, code_edit, response.
     pub stage_p50_ms: Vec<(String, f64)>,
+    /// Real time of the pipeline's context stage, p50 and p95 (µs): the whole
+    /// `build_and_diff`, so the build (`build_p50_us`) plus the diff against the previous
+    /// context; snapshots are written behind it, by the engine's writer thread.
+    pub context_stage_p50_us: u64,
+    pub context_stage_p95_us: u64,
+    /// The context stage's time beyond its build (stage minus `build_us`, per edit), p50 (µs):
+    /// the diff against the previous context.
+    pub context_beyond_build_p50_us: u64,
     pub context_tokens_p50: u64,
     pub failed_runs: usize,
     pub paths: Vec<(String, usize)>,
@@ -54,6 +62,10 @@ pub struct Micro {
     pub cold_build_p50_us: u64,
     pub warm_hit_p50_us: u64,
     pub incremental_p50_us: u64,
+    /// Serialising the cached base to JSON and writing it to `context_snapshots`, p50: the
+    /// work the snapshot writer thread takes off the request (0 for legacy, which has no
+    /// cache).
+    pub snapshot_write_p50_us: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -216,6 +228,8 @@ fn session(
     let mut wall = Distribution::new();
     let mut overhead = Distribution::new();
     let mut stage_dists: Vec<Distribution> = (0..4).map(|_| Distribution::new()).collect();
+    let mut context_stage = Distribution::new();
+    let mut beyond_build = Distribution::new();
     let mut context_tokens = Distribution::new();
     let mut tokens_total = 0;
     let mut failed = 0;
@@ -251,6 +265,13 @@ fn session(
             .map(|s| s.real_ms)
             .sum();
         overhead.record((real_outside_model * 1000.0) as u64);
+        if let Some(s) = result.stages.iter().find(|s| s.name == Stage::Context) {
+            let us = (s.real_ms * 1000.0) as u64;
+            context_stage.record(us);
+            if let Some(build) = result.context_build_us {
+                beyond_build.record(us.saturating_sub(build));
+            }
+        }
         for (k, s) in result.stages.iter().enumerate().take(4) {
             if let Some(ms) = s.simulated_ms {
                 stage_dists[k].record((ms * 1000.0) as u64);
@@ -276,6 +297,9 @@ fn session(
             .zip(&stage_dists)
             .map(|(n, d)| (n.to_string(), d.p50() as f64 / 1000.0))
             .collect(),
+        context_stage_p50_us: context_stage.p50(),
+        context_stage_p95_us: context_stage.p95(),
+        context_beyond_build_p50_us: beyond_build.p50(),
         context_tokens_p50: context_tokens.p50(),
         failed_runs: failed,
         paths: paths.into_iter().collect(),
@@ -338,10 +362,30 @@ fn micro(
         store.write(|w| w.update_scene_code(id, &code, scene.duration_frames))?;
         incr.record(engine.build(&store, &request)?.stats.build_us);
     }
+    let mut snapshot_write = Distribution::new();
+    if !flags.is_legacy() {
+        // The same base the warm builds were served, written as the writer thread writes it.
+        let cache = engine.optimized().cache();
+        let key = crate::context::CacheKey {
+            project_id: spec.project_id.clone(),
+            user_id: spec.user_id.clone(),
+            variant: flags.content_variant(),
+        };
+        if let Some(base) = engine.optimized().peek(&store, &key) {
+            let writes = ContextCache::new(cache.ttl(), cache.clock().clone(), true);
+            writes.set_write_behind(false);
+            for _ in 0..rounds * 4 {
+                let started = std::time::Instant::now();
+                writes.persist(&store, &key, base.clone(), 0)?;
+                snapshot_write.record(started.elapsed().as_micros() as u64);
+            }
+        }
+    }
     Ok(Micro {
         cold_build_p50_us: cold.p50(),
         warm_hit_p50_us: warm.p50(),
         incremental_p50_us: incr.p50(),
+        snapshot_write_p50_us: snapshot_write.p50(),
     })
 }
 

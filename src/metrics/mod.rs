@@ -2,6 +2,7 @@
 //! dashboard's own benchmark.
 
 pub mod bench;
+pub mod new_process;
 pub mod tui_bench;
 
 use hdrhistogram::Histogram;

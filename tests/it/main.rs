@@ -18,6 +18,7 @@ mod resolver;
 mod scene_refs;
 mod scripted_server;
 mod session;
+mod snapshots;
 mod store;
 mod tui;
 mod unit;

@@ -11,6 +11,7 @@ mod analysis_check;
 mod analysis_colors;
 mod analysis_extract;
 mod analysis_values;
+mod context_diff;
 mod context_flags;
 mod context_prefs;
 mod context_target;
