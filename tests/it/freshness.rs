@@ -212,9 +212,21 @@ fn lazy_trusts_a_stored_analysis_only_when_confident_of_the_current_code_and_ana
             false,
         ),
     ];
-    for (what, confidence, entry, trusted) in cases {
+    for (i, (what, confidence, entry, trusted)) in cases.into_iter().enumerate() {
         plant_analysis(&mut store, &scene.id, &entry, confidence);
         let built = ContextEngine::fresh(&store, &req(""), flags).unwrap();
+        if i == 0 {
+            // Nothing else stored yet: the planted analysis reused, the four others computed.
+            let s = &built.stats;
+            assert_eq!((s.analyses_reused, s.analyses_computed), (1, 4), "{what}");
+            assert!(
+                s.events
+                    .iter()
+                    .any(|ev| matches!(ev, EngineEvent::AnalysisComputed { scenes: 4 })),
+                "{:?}",
+                s.events
+            );
+        }
         if trusted {
             assert_ne!(built.context.style, truth.style, "{what}: not trusted");
             assert!(
@@ -305,6 +317,16 @@ fn the_in_process_cache_serves_an_entry_until_its_ttl_runs_out_and_not_at_it() {
     let built = e.build(&store, &req("")).unwrap();
     assert_eq!(built.stats.path, BuildPath::Fresh, "served at its TTL");
     assert!(invalidated_because(&built, "ttl"));
+    let c = built.stats.cache;
+    assert_eq!((c.hits, c.misses, c.invalidations), (1, 2, 1));
+    assert_eq!(e.counters(), c);
+    // A hit reads less than a build from the store, and both are counted.
+    assert!(built.stats.queries > 0 && built.stats.rows_read > 0);
+    assert!(
+        hit.stats.rows_read < built.stats.rows_read,
+        "{:?}",
+        hit.stats
+    );
 }
 
 #[test]
@@ -343,10 +365,10 @@ fn an_incremental_update_does_not_make_a_cached_entry_younger_at_either_level() 
     );
     clock.advance(Duration::from_secs(200));
     set_preference(&mut store, "tone", "calm");
-    assert_eq!(
-        e.build(&store, &req("")).unwrap().stats.path,
-        BuildPath::Incremental
-    );
+    let updated = e.build(&store, &req("")).unwrap();
+    assert_eq!(updated.stats.path, BuildPath::Incremental);
+    assert_eq!(updated.stats.cache.incremental_updates, 1);
+    assert_eq!(updated.stats.deltas_applied, 1);
     // 300 s after the entry was built, 100 s after it was brought up to date.
     clock.advance(Duration::from_secs(100));
     let new_process = engine(Flags::OPTIMIZED, &clock, true, 0.0)
@@ -377,6 +399,7 @@ fn the_in_process_cache_serves_an_entry_only_at_the_revision_it_was_built_at() {
     let built = e.build(&store, &req("scene 1")).unwrap();
     assert_eq!(built.stats.path, BuildPath::Fresh);
     assert!(invalidated_because(&built, "revision"));
+    assert_eq!(built.stats.cache.invalidations, 1);
     assert_fresh(&store, &built, "scene 1", "after a write");
     assert_eq!(built.context.preferences["brand_color"].value, "#123456");
 }
@@ -410,6 +433,46 @@ fn a_new_process_is_never_served_a_snapshot_of_an_older_revision() {
         assert_fresh(&store, &built, "scene 1", "a new process after a write");
         assert_eq!(built.context.preferences["brand_color"].value, "#123456");
     }
+}
+
+#[test]
+fn a_delta_log_that_no_longer_reaches_the_cached_revision_is_not_replayed() {
+    // The store keeps the last 2,000 deltas. A cached base older than that cannot be brought
+    // forward from what is left: the change in the deltas that were dropped would be missed.
+    let (_d, mut store) = seeded();
+    let mut e = engine(Flags::OPTIMIZED, &Clock::System, true, 0.0);
+    e.build(&store, &req("")).unwrap();
+    store
+        .write(|w| {
+            let mut write = |key: &str, value: String| {
+                w.upsert_memory(&MemoryWrite {
+                    project_id: PROJECT.into(),
+                    memory_type: MemoryType::UserPreference,
+                    key: key.into(),
+                    value,
+                    confidence: 1.0,
+                    source_prompt: "bulk".into(),
+                    learned_at: None,
+                })
+                .map(|_| ())
+            };
+            write("brand_color", "#123456".into())?;
+            for i in 0..2_050 {
+                write("counter", i.to_string())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let built = e.build(&store, &req("")).unwrap();
+    assert_eq!(built.stats.path, BuildPath::Fresh);
+    assert_eq!(built.stats.cache.invalidations, 1);
+    assert_fresh(
+        &store,
+        &built,
+        "",
+        "after a delta log trimmed past the cache",
+    );
+    assert_eq!(built.context.preferences["brand_color"].value, "#123456");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,7 +549,10 @@ fn shadow_verification_catches_a_corrupted_in_process_entry_in_every_section() {
     let (_d, store) = seeded();
     for section in SECTION_NAMES {
         let mut e = engine(Flags::OPTIMIZED, &Clock::System, true, 1.0);
-        e.build(&store, &req(PROMPT)).unwrap();
+        // Fresh the first time, from the snapshot of the one before after that.
+        let first = e.build(&store, &req(PROMPT)).unwrap();
+        let checks = first.stats.cache.shadow_checks;
+        assert_eq!(checks, u64::from(first.stats.path != BuildPath::Fresh));
         let key = key(&store, Flags::OPTIMIZED);
         let mut bad = (*e.optimized().peek(&store, &key).unwrap()).clone();
         corrupt(&mut bad.context, section);
@@ -500,6 +566,9 @@ fn shadow_verification_catches_a_corrupted_in_process_entry_in_every_section() {
         let again = e.build(&store, &req(PROMPT)).unwrap();
         assert_eq!(again.stats.path, BuildPath::CacheHit, "{section}");
         assert_fresh(&store, &again, PROMPT, section);
+        // Every reused context is checked at rate 1, and only those.
+        let c = again.stats.cache;
+        assert_eq!((c.shadow_checks, c.shadow_mismatches), (checks + 2, 1));
     }
 }
 
