@@ -475,6 +475,37 @@ fn a_delta_log_that_no_longer_reaches_the_cached_revision_is_not_replayed() {
     assert_eq!(built.context.preferences["brand_color"].value, "#123456");
 }
 
+#[test]
+fn a_cached_context_is_served_only_for_the_content_flags_it_was_built_with() {
+    // memory, lazy and relevant change what a context holds (lazy only through what it
+    // trusts): an entry built with one setting is never served for the other, at either level.
+    let (_d, store) = seeded();
+    let mut e = engine(Flags::OPTIMIZED, &Clock::System, true, 0.0);
+    e.build(&store, &req("scene 1")).unwrap();
+    for name in ["memory", "relevant", "lazy"] {
+        let mut other = Flags::OPTIMIZED;
+        other.set(name, false).unwrap();
+        for (level, built) in [
+            (
+                "memory",
+                e.build_with(&store, &req("scene 1"), other).unwrap(),
+            ),
+            (
+                "sqlite",
+                engine(other, &Clock::System, true, 0.0)
+                    .build(&reopen(&store), &req("scene 1"))
+                    .unwrap(),
+            ),
+        ] {
+            assert_fresh(&store, &built, "scene 1", &format!("-{name}, {level}"));
+        }
+        // Built once for the other setting, the first entry still serves its own.
+        let own = e.build(&store, &req("scene 1")).unwrap();
+        assert_eq!(own.stats.path, BuildPath::CacheHit, "-{name}");
+        assert_fresh(&store, &own, "scene 1", &format!("back from -{name}"));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shadow verification: a corrupted entry in any section, at either level
 
