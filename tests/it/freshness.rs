@@ -305,12 +305,31 @@ fn the_in_process_cache_serves_an_entry_until_its_ttl_runs_out_and_not_at_it() {
     let clock = Clock::manual(1_000_000);
     // No second level: only the in-process entry can serve.
     let mut e = engine(Flags::OPTIMIZED, &clock, false, 0.0);
-    assert_eq!(
-        e.build(&store, &req("")).unwrap().stats.path,
-        BuildPath::Fresh
-    );
+    assert_eq!(e.optimized().cache().ttl(), DEFAULT_TTL);
+    let first = e.build(&store, &req("")).unwrap();
+    assert_eq!(first.stats.path, BuildPath::Fresh);
     clock.advance(DEFAULT_TTL - Duration::from_millis(1));
     let hit = e.build(&store, &req("")).unwrap();
+    // A hit reads a small part of what a build reads (the counts are this build's own), and
+    // analyses nothing.
+    assert!(
+        hit.stats.rows_read * 2 < first.stats.rows_read,
+        "{:?}",
+        hit.stats
+    );
+    assert!(
+        hit.stats.queries * 2 < first.stats.queries,
+        "{:?}",
+        hit.stats
+    );
+    assert!(
+        !hit.stats
+            .events
+            .iter()
+            .any(|ev| matches!(ev, EngineEvent::AnalysisComputed { .. })),
+        "{:?}",
+        hit.stats.events
+    );
     assert_eq!(hit.stats.path, BuildPath::CacheHit);
     assert_eq!(hit.stats.cache_level.as_deref(), Some("memory"));
     clock.advance(Duration::from_millis(1));
@@ -504,6 +523,41 @@ fn a_cached_context_is_served_only_for_the_content_flags_it_was_built_with() {
         assert_eq!(own.stats.path, BuildPath::CacheHit, "-{name}");
         assert_fresh(&store, &own, "scene 1", &format!("back from -{name}"));
     }
+}
+
+#[test]
+fn clearing_the_cache_drops_both_levels_of_that_project_only() {
+    let (_d, mut store) = seeded();
+    let other = fixtures::parse("medium", fixtures::DEMO_MEDIUM).unwrap();
+    fixtures::import(&mut store, "medium", &other).unwrap();
+    let other_req = BuildRequest {
+        project_id: &other.project.id,
+        user_id: None,
+        prompt: "",
+    };
+    let mut e = engine(Flags::OPTIMIZED, &Clock::System, true, 0.0);
+    e.build(&store, &req("")).unwrap();
+    e.build(&store, &other_req).unwrap();
+    e.optimized().cache().clear(&store, PROJECT).unwrap();
+    assert_eq!(
+        e.build(&store, &req("")).unwrap().stats.path,
+        BuildPath::Fresh
+    );
+    e.optimized().cache().clear(&store, PROJECT).unwrap();
+    let cleared = engine(Flags::OPTIMIZED, &Clock::System, true, 0.0)
+        .build(&reopen(&store), &req(""))
+        .unwrap();
+    assert_eq!(
+        cleared.stats.path,
+        BuildPath::Fresh,
+        "the snapshot was kept"
+    );
+    let kept = e.build(&store, &other_req).unwrap();
+    assert_eq!(
+        kept.stats.path,
+        BuildPath::CacheHit,
+        "another project's entry went too"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
