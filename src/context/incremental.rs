@@ -289,7 +289,13 @@ fn refresh_full_scenes(
             let code = match (changed, from_base) {
                 (Some(c), _) if &c.id == id => c.tsx_code.clone(),
                 (_, Some(s)) => s.code,
-                _ => store.get_scene(id)?.tsx_code,
+                _ => match store.find_scene(id)? {
+                    Some(s) => s.tsx_code,
+                    // Deleted by a later delta of the same batch (one transaction can delete
+                    // two scenes): that delta, still to come, takes it off the list and picks
+                    // the recent scenes again.
+                    None => continue,
+                },
             };
             let entry = base.entry(id);
             let (position, name) =

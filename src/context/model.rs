@@ -197,17 +197,58 @@ impl Context {
 
     /// Equality of what the model sees, ignoring nothing but the revision stamp.
     pub fn same_content(&self, other: &Context) -> bool {
-        self.project == other.project
-            && self.scene_list == other.scene_list
-            && self.scenes_in_full == other.scenes_in_full
-            && self.target_scene_id == other.target_scene_id
-            && self.preferences == other.preferences
-            && self.relationships == other.relationships
-            && self.history == other.history
-            && self.style == other.style
-            && self.images == other.images
-            && self.conversation == other.conversation
-            && self.tokens == other.tokens
+        self.differing_sections(other).is_empty()
+    }
+
+    /// What differs between two contexts, compared field by field (not by rendered text, which
+    /// leaves out ids, stored order keys and the analysed scenes): the names of the sections
+    /// ([`SECTION_NAMES`]) whose content or token count differ, then `target` if the target
+    /// scenes differ and `tokens` if only the total token count does. Empty means the same
+    /// content; the revision stamp is not content.
+    pub fn differing_sections(&self, other: &Context) -> Vec<&'static str> {
+        // Every field is named here, so that a field added to `Context` cannot be left out of
+        // the comparison (shadow verification relies on it) without a compile error.
+        let Context {
+            project,
+            revision: _,
+            scene_list,
+            scenes_in_full,
+            target_scene_id,
+            preferences,
+            relationships,
+            history,
+            style,
+            images,
+            conversation,
+            tokens,
+        } = self;
+        let content = |name: &str| match name {
+            "project" => *project == other.project,
+            "preferences" => *preferences == other.preferences,
+            "style" => *style == other.style,
+            "scene_list" => *scene_list == other.scene_list,
+            "relationships" => *relationships == other.relationships,
+            "images" => *images == other.images,
+            "history" => *history == other.history,
+            "conversation" => *conversation == other.conversation,
+            "scenes_in_full" => *scenes_in_full == other.scenes_in_full,
+            // A section added to SECTION_NAMES but not here never compares equal: it shows up
+            // as a difference at once instead of passing unchecked.
+            _ => false,
+        };
+        let mut out: Vec<&'static str> = SECTION_NAMES
+            .into_iter()
+            .filter(|name| {
+                !content(name) || tokens.sections.get(*name) != other.tokens.sections.get(*name)
+            })
+            .collect();
+        if *target_scene_id != other.target_scene_id {
+            out.push("target");
+        }
+        if out.is_empty() && *tokens != other.tokens {
+            out.push("tokens");
+        }
+        out
     }
 
     /// Recounts every section's tokens.

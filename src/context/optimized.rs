@@ -197,9 +197,12 @@ impl OptimizedBuilder {
                 &mut shadow_work,
             )?;
             let fresh_context = fresh.finish(store, request.prompt)?;
-            if !fresh_context.same_content(&context) {
+            // Compared field by field, so that a difference the rendered text does not show
+            // (an id, an order key) is caught and named too.
+            let differing = context.differing_sections(&fresh_context);
+            if !differing.is_empty() {
                 self.counters.shadow_mismatches += 1;
-                let sections = super::diff::changed_sections(&context, &fresh_context);
+                let sections: Vec<String> = differing.into_iter().map(String::from).collect();
                 tracing::warn!(
                     project = request.project_id,
                     path = path.as_str(),
