@@ -317,6 +317,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "30",
           conflicts_with_all = ["tui", "fixture"])]
     pub new_process: Option<usize>,
+    /// Share (0..1) of reused contexts of the scripted session verified against a fresh
+    /// build.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub shadow_rate: f64,
     #[arg(long)]
     pub json: bool,
 }

@@ -128,17 +128,66 @@ fn preference_changes(
         .collect()
 }
 
+/// Where two versions of a list differ: the items they share at the start and at the end
+/// (the end not reaching into the start). Found in one pass from each end, stopping at the
+/// first difference, so one changed scene of 10,000 costs two short walks.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    prefix: usize,
+    suffix: usize,
+}
+
+impl Window {
+    fn of<T: Clone + PartialEq>(before: &imbl::Vector<T>, after: &imbl::Vector<T>) -> Window {
+        if before.ptr_eq(after) {
+            return Window {
+                prefix: before.len(),
+                suffix: 0,
+            };
+        }
+        let prefix = before
+            .iter()
+            .zip(after.iter())
+            .take_while(|(b, a)| b == a)
+            .count();
+        let rest = before.len().min(after.len()) - prefix;
+        let suffix = before
+            .iter()
+            .rev()
+            .zip(after.iter().rev())
+            .take(rest)
+            .take_while(|(b, a)| b == a)
+            .count();
+        Window { prefix, suffix }
+    }
+
+    fn same(&self, before_len: usize, after_len: usize) -> bool {
+        before_len == after_len && self.prefix == before_len
+    }
+
+    /// The ids of the items in the changed middle of `items`.
+    fn middle_ids(&self, items: &imbl::Vector<SceneListEntry>) -> Vec<String> {
+        items
+            .iter()
+            .skip(self.prefix)
+            .take(items.len() - self.prefix - self.suffix)
+            .map(|s| s.id.clone())
+            .collect()
+    }
+}
+
 /// The diff from `before` to `after`.
 pub fn diff(before: &Context, after: &Context) -> ContextDiff {
     let (mut scenes_added, mut scenes_removed) = (Vec::new(), Vec::new());
-    if !same_vector(&before.scene_list, &after.scene_list) {
-        let ids = |c: &Context| {
-            c.scene_list
-                .iter()
-                .map(|s| s.id.clone())
-                .collect::<Vec<_>>()
-        };
-        let (b_ids, a_ids) = (ids(before), ids(after));
+    let list = Window::of(&before.scene_list, &after.scene_list);
+    let list_same = list.same(before.scene_list.len(), after.scene_list.len());
+    if !list_same {
+        // Outside the changed middle the two lists hold the same items, and an id stands once
+        // in a list: a scene added or removed is in the middle, so only the middle is compared.
+        let (b_ids, a_ids) = (
+            list.middle_ids(&before.scene_list),
+            list.middle_ids(&after.scene_list),
+        );
         scenes_added = minus(&a_ids, &b_ids);
         scenes_removed = minus(&b_ids, &a_ids);
     }
@@ -171,8 +220,17 @@ pub fn diff(before: &Context, after: &Context) -> ContextDiff {
         ..ContextDiff::default()
     };
     for name in SECTION_NAMES {
-        if section_differs(before, after, name) {
-            let text = section_text_diff(before, after, name);
+        let differs = if name == "scene_list" {
+            !list_same
+        } else {
+            section_differs(before, after, name)
+        };
+        if differs {
+            let text = if name == "scene_list" {
+                scene_list_diff(before, after, list)
+            } else {
+                section_text_diff(before, after, name)
+            };
             if text.added + text.removed > 0 {
                 out.changed_sections.push(name.to_string());
                 out.lines_added += text.added;
@@ -192,15 +250,34 @@ struct SectionText {
     unified: String,
 }
 
+/// The scene list's text diff, from the window already found.
+fn scene_list_diff(before: &Context, after: &Context, window: Window) -> SectionText {
+    let (b, a) = (&before.scene_list, &after.scene_list);
+    let start = window.prefix.saturating_sub(CONTEXT_RADIUS);
+    let keep_after = window.suffix.saturating_sub(CONTEXT_RADIUS);
+    let lines = |s: &SceneListEntry| 1 + newlines(&s.name) + newlines(&s.id);
+    let offset: usize = b.iter().take(start).map(lines).sum();
+    let text = |items: &imbl::Vector<SceneListEntry>| {
+        let mut out = String::new();
+        for item in items
+            .iter()
+            .skip(start)
+            .take(items.len() - start - keep_after)
+        {
+            out.push_str(&scene_list_line(item));
+        }
+        out
+    };
+    text_diff("scene_list", &text(b), &text(a), offset)
+}
+
 /// The section's text diff, rendering only the changed part of a list.
 fn section_text_diff(before: &Context, after: &Context, name: &str) -> SectionText {
     match name {
-        "scene_list" => windowed(
-            name,
-            &refs(&before.scene_list),
-            &refs(&after.scene_list),
-            |s, out| out.push_str(&scene_list_line(s)),
-            |s| 1 + newlines(&s.name) + newlines(&s.id),
+        "scene_list" => scene_list_diff(
+            before,
+            after,
+            Window::of(&before.scene_list, &after.scene_list),
         ),
         "scenes_in_full" => windowed(
             name,

@@ -23,6 +23,9 @@ pub struct BenchConfig {
     pub time_scale: f64,
     /// An embedded demo project (`demo-small`, `demo-medium`) instead of a generated one.
     pub fixture: Option<String>,
+    /// Share (0..1) of reused contexts of the scripted session verified against a fresh
+    /// build (the cost of checking shows in the context stage).
+    pub shadow_rate: f64,
 }
 
 /// Figures of one path (`bench --json` field `legacy` / `optimized`).
@@ -217,7 +220,13 @@ fn session(
         &format!("session-{}.db", flags.is_legacy()),
         &project.file,
     )?;
-    let engine = ContextEngine::new(flags, EngineOptions::default());
+    let engine = ContextEngine::new(
+        flags,
+        EngineOptions {
+            shadow_rate: config.shadow_rate,
+            ..EngineOptions::default()
+        },
+    );
     // At time scale 0 the run does not wait; the modeled times are reported either way.
     let backend = OfflineBackend::new(config.time_scale);
     let mut pipeline = Pipeline::new(store, engine, Box::new(backend));
