@@ -890,3 +890,47 @@ fn same_content_compares_every_section_and_ignores_only_the_revision() {
         assert!(!ctx.same_content(&bad), "{section}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Derived memory is a cache fill: failing to store it never fails a build
+
+#[test]
+fn a_build_whose_analyses_cannot_be_stored_warns_and_serves_the_same_context() {
+    let (_d, mut store) = seeded();
+    // No stored analyses: a lazy build computes each scene's and tries to store it.
+    for entry in store
+        .list_memory(PROJECT, Some(MemoryType::SceneAnalysis))
+        .unwrap()
+    {
+        store
+            .write(|w| w.forget_memory(PROJECT, MemoryType::SceneAnalysis, &entry.key))
+            .unwrap();
+    }
+    let flags = Flags::parse("memory,lazy,relevant", Flags::LEGACY).unwrap();
+    let analyses = |s: &Store| {
+        s.list_memory(PROJECT, Some(MemoryType::SceneAnalysis))
+            .unwrap()
+            .len()
+    };
+    // On a read-only connection every write fails.
+    let read_only = Store::open_with(
+        store.path(),
+        editscope::store::OpenOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let built = engine(flags, &Clock::System, false, 0.0)
+        .build(&read_only, &req(PROMPT))
+        .expect("a failed write of a derived analysis is not a failed build");
+    assert!(built.stats.analyses_computed > 0);
+    assert_eq!(analyses(&store), 0, "nothing could be stored");
+    // The same build on a writable connection stores them (so the read-only one did try), and
+    // serves the same context.
+    let writable = engine(flags, &Clock::System, false, 0.0)
+        .build(&store, &req(PROMPT))
+        .unwrap();
+    assert_eq!(analyses(&store), built.stats.analyses_computed);
+    assert!(writable.context.same_content(&built.context));
+}
