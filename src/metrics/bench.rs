@@ -55,6 +55,8 @@ pub struct PathSummary {
     /// The context stage's time beyond its build (stage minus `build_us`, per edit), p50 (µs):
     /// the diff against the previous context.
     pub context_beyond_build_p50_us: u64,
+    /// The context build's sub-steps in the session, p50 of each (µs), by name.
+    pub context_steps_p50_us: std::collections::BTreeMap<String, u64>,
     pub context_tokens_p50: u64,
     pub failed_runs: usize,
     pub paths: Vec<(String, usize)>,
@@ -230,8 +232,9 @@ fn session(
     // At time scale 0 the run does not wait; the modeled times are reported either way.
     let backend = OfflineBackend::new(config.time_scale);
     let mut pipeline = Pipeline::new(store, engine, Box::new(backend));
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
+    let mut steps: std::collections::BTreeMap<String, Distribution> = Default::default();
     let mut build = Distribution::new();
     let mut modeled = Distribution::new();
     let mut wall = Distribution::new();
@@ -250,6 +253,13 @@ fn session(
         let started = std::time::Instant::now();
         let result = runtime.block_on(pipeline.run_edit(&spec.project_id, &prompt, &tx, &cancel));
         wall.record(started.elapsed().as_micros() as u64);
+        while let Ok(event) = rx.try_recv() {
+            if let crate::pipeline::PipelineEvent::Cache { steps: timed, .. } = event {
+                for step in timed {
+                    steps.entry(step.name).or_default().record(step.us.max(1));
+                }
+            }
+        }
         if let Some(us) = result.context_build_us {
             build.record(us);
         }
@@ -309,6 +319,7 @@ fn session(
         context_stage_p50_us: context_stage.p50(),
         context_stage_p95_us: context_stage.p95(),
         context_beyond_build_p50_us: beyond_build.p50(),
+        context_steps_p50_us: steps.iter().map(|(k, d)| (k.clone(), d.p50())).collect(),
         context_tokens_p50: context_tokens.p50(),
         failed_runs: failed,
         paths: paths.into_iter().collect(),

@@ -139,6 +139,9 @@ pub enum PipelineEvent {
         build_us: u64,
         tokens: usize,
         engine_events: Vec<EngineEvent>,
+        /// The build's sub-steps and their times.
+        #[serde(default)]
+        steps: Vec<crate::context::StepTiming>,
     },
     ContextDiff {
         run: u64,

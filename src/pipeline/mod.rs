@@ -339,6 +339,7 @@ impl Pipeline {
             build_us: built.stats.build_us,
             tokens: built.context.tokens.total,
             engine_events: built.stats.events.clone(),
+            steps: built.stats.steps.clone(),
         });
         if let Some(diff) = diff {
             send(PipelineEvent::ContextDiff {

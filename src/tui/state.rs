@@ -765,6 +765,7 @@ impl AppState {
                 build_us,
                 tokens,
                 engine_events,
+                ..
             } => {
                 for e in &engine_events {
                     if let EngineEvent::ShadowMismatch { path, sections } = e {

@@ -405,6 +405,7 @@ fn sample_state() -> AppState {
         engine_events: vec![EngineEvent::CacheHit {
             level: "memory".into(),
         }],
+        steps: vec![],
     }));
     s.apply_event(WorkerEvent::Pipeline(PipelineEvent::ContextDiff {
         run: 2,
