@@ -145,19 +145,7 @@ impl Window {
                 suffix: 0,
             };
         }
-        let prefix = before
-            .iter()
-            .zip(after.iter())
-            .take_while(|(b, a)| b == a)
-            .count();
-        let rest = before.len().min(after.len()) - prefix;
-        let suffix = before
-            .iter()
-            .rev()
-            .zip(after.iter().rev())
-            .take(rest)
-            .take_while(|(b, a)| b == a)
-            .count();
+        let (prefix, suffix) = common_ends(before.iter(), after.iter());
         Window { prefix, suffix }
     }
 
@@ -334,6 +322,28 @@ where
     items.into_iter().collect()
 }
 
+/// How many equal items two sequences share at the start, and at the end without reaching
+/// into the start: one walk from each end, each stopping at the first difference.
+fn common_ends<I, T>(before: I, after: I) -> (usize, usize)
+where
+    I: DoubleEndedIterator<Item = T> + ExactSizeIterator + Clone,
+    T: PartialEq,
+{
+    let shorter = before.len().min(after.len());
+    let prefix = before
+        .clone()
+        .zip(after.clone())
+        .take_while(|(b, a)| b == a)
+        .count();
+    let suffix = before
+        .rev()
+        .zip(after.rev())
+        .take(shorter - prefix)
+        .take_while(|(b, a)| b == a)
+        .count();
+    (prefix, suffix)
+}
+
 fn newlines(s: &str) -> usize {
     s.bytes().filter(|&b| b == b'\n').count()
 }
@@ -349,15 +359,7 @@ fn windowed<T: PartialEq + Copy>(
     render: impl Fn(T, &mut String),
     lines: impl Fn(T) -> usize,
 ) -> SectionText {
-    let prefix = before.iter().zip(after).take_while(|(b, a)| b == a).count();
-    let rest = before.len().min(after.len()) - prefix;
-    let suffix = before
-        .iter()
-        .rev()
-        .zip(after.iter().rev())
-        .take(rest)
-        .take_while(|(b, a)| b == a)
-        .count();
+    let (prefix, suffix) = common_ends(before.iter(), after.iter());
     let start = prefix.saturating_sub(CONTEXT_RADIUS);
     let keep_after = suffix.saturating_sub(CONTEXT_RADIUS);
     let offset: usize = before[..start].iter().map(|&item| lines(item)).sum();
