@@ -44,17 +44,9 @@ pub fn run(db: Option<&PathBuf>, args: AbArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(result: &EditResult, stage: Stage) -> Option<(f64, bool)> {
-    result.stages.iter().find(|s| s.name == stage).map(|s| {
-        (
-            s.simulated_ms.unwrap_or(s.real_ms),
-            s.simulated_ms.is_some(),
-        )
-    })
-}
-
-fn cell(figure: Option<(f64, bool)>, stage: Stage) -> String {
-    match figure {
+fn cell(result: &EditResult, stage: Stage) -> String {
+    let simulated = result.total_simulated_ms.is_some();
+    match result.stage_figure_ms(stage).map(|ms| (ms, simulated)) {
         // Only the model stages of a simulated backend are modeled; the others are wall clock.
         Some((ms, true)) if stage.is_model_stage() => format!("{ms:>10.1} ms sim"),
         Some((ms, _)) => format!("{ms:>10.1} ms    "),
@@ -92,17 +84,16 @@ fn print_table(report: &AbReport) {
         println!(
             "{:<16} {:>17} {:>17} {:>9}",
             stage.as_str(),
-            cell(ms(a, stage), stage),
-            cell(ms(b, stage), stage),
+            cell(a, stage),
+            cell(b, stage),
             ratio(report.ratio.get(stage.as_str()).copied().flatten())
         );
     }
-    let total = |r: &EditResult| r.total_simulated_ms.unwrap_or(r.total_real_ms);
     println!(
         "{:<16} {:>14.1} ms {:>14.1} ms {:>9}",
         "total",
-        total(a),
-        total(b),
+        a.total_figure_ms(),
+        b.total_figure_ms(),
         ratio(report.ratio.get("total").copied().flatten())
     );
     println!(

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 
 use super::{ReplayArgs, engine_options, print_json};
 use crate::context::Flags;
-use crate::pipeline::{EditResult, PipelineEvent, Stage};
+use crate::pipeline::{PipelineEvent, Stage};
 use crate::session::replay::{self, Pass, ReplayReport};
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
@@ -44,14 +44,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn figure(result: &EditResult, stage: Stage) -> Option<f64> {
-    result
-        .stages
-        .iter()
-        .find(|s| s.name == stage)
-        .map(|s| s.simulated_ms.unwrap_or(s.real_ms))
-}
-
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1} ms"))
 }
@@ -82,10 +74,10 @@ fn print_report(report: &ReplayReport) {
         }
         println!("{header}");
         for stage in Stage::ALL {
-            let recorded = figure(&run.recorded, stage);
+            let recorded = run.recorded.stage_figure_ms(stage);
             let mut line = format!("  {:<16} {:>14}", stage.as_str(), ms(recorded));
             for replayed in &run.replayed {
-                let value = figure(replayed, stage);
+                let value = replayed.stage_figure_ms(stage);
                 line.push_str(&format!(" {:>14} {:>9}", ms(value), ratio(value, recorded)));
             }
             println!("{line}");

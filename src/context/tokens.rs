@@ -32,6 +32,12 @@ pub fn preload() {
     });
 }
 
+/// Loads the tokenizer now and waits for it (a comparison loads it before its runs, so that
+/// neither pays the process's one-time start-up).
+pub fn load() {
+    encoder();
+}
+
 /// Number of cl100k tokens in `text`. Falls back to a 4-characters-per-token estimate only if
 /// the embedded encoding cannot load, which would be a build fault.
 pub fn count(text: &str) -> usize {

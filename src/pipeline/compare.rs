@@ -206,20 +206,6 @@ pub fn record_comparison(store: &mut Store, run: &DryRun) -> Result<Option<i64>,
     store.write(|w| w.add_edit_run(&record)).map(Some)
 }
 
-/// The time of a stage as the comparison counts it: modeled time for the model stages of a
-/// simulated backend, wall clock otherwise (the dashboard counts the same way).
-fn stage_ms(result: &EditResult, stage: Stage) -> Option<f64> {
-    result
-        .stages
-        .iter()
-        .find(|s| s.name == stage)
-        .map(|s| s.simulated_ms.unwrap_or(s.real_ms))
-}
-
-fn total_ms(result: &EditResult) -> f64 {
-    result.total_simulated_ms.unwrap_or(result.total_real_ms)
-}
-
 fn ratio(b: Option<f64>, a: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) if a > 0.0 => Some(b / a),
@@ -253,12 +239,18 @@ impl AbReport {
         for stage in Stage::ALL {
             ratios.insert(
                 stage.as_str().to_string(),
-                ratio(stage_ms(&b.result, stage), stage_ms(&a.result, stage)),
+                ratio(
+                    b.result.stage_figure_ms(stage),
+                    a.result.stage_figure_ms(stage),
+                ),
             );
         }
         ratios.insert(
             "total".to_string(),
-            ratio(Some(total_ms(&b.result)), Some(total_ms(&a.result))),
+            ratio(
+                Some(b.result.total_figure_ms()),
+                Some(a.result.total_figure_ms()),
+            ),
         );
         AbReport {
             project_id: checkpoint.project_id.clone(),
@@ -310,7 +302,7 @@ pub async fn ab(
 ) -> Result<AbReport, CompareError> {
     let checkpoint = Checkpoint::take(store, project_id, llm)?;
     // The tokenizer's one-time start-up belongs to the process, not to whichever run is first.
-    crate::context::tokens::count("warm up");
+    crate::context::tokens::load();
     let mut run_a = checkpoint
         .dry_run(prompt, a, options.clone(), 1, events, cancel)
         .await?;

@@ -79,6 +79,22 @@ pub struct EditResult {
     pub prefix_divergence: Option<PrefixDivergence>,
 }
 
+impl EditResult {
+    /// A stage's time as comparisons count it: `simulated_ms` when the backend is simulated
+    /// (the modeled time of the model stages, the real time of the others), else wall clock.
+    pub fn stage_figure_ms(&self, stage: Stage) -> Option<f64> {
+        self.stages
+            .iter()
+            .find(|s| s.name == stage)
+            .map(|s| s.simulated_ms.unwrap_or(s.real_ms))
+    }
+
+    /// The run's total counted as [`EditResult::stage_figure_ms`] counts its stages.
+    pub fn total_figure_ms(&self) -> f64 {
+        self.total_simulated_ms.unwrap_or(self.total_real_ms)
+    }
+}
+
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {

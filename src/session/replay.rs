@@ -79,7 +79,7 @@ pub async fn replay(
     let file = session.path.display().to_string();
     crate::fixtures::validate(&file, project).map_err(|e| ReplayError::Project(e.to_string()))?;
     // The tokenizer's one-time start-up belongs to the process, not to the first pass.
-    crate::context::tokens::count("warm up");
+    crate::context::tokens::load();
     let mut per_pass: Vec<Vec<(EditResult, Option<String>)>> = Vec::new();
     for pass in passes {
         let dir = tempfile::Builder::new()
