@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::{AbArgs, engine_options, open_store, print_json};
+use super::{AbArgs, open_store, print_json};
 use crate::context::Flags;
 use crate::pipeline::compare::{self, AbReport};
 use crate::pipeline::{EditResult, PipelineEvent, Stage};
@@ -17,7 +17,7 @@ pub fn run(db: Option<&PathBuf>, args: AbArgs) -> anyhow::Result<()> {
     let base = Flags::from_env();
     let a = Flags::parse(&args.a, base).context("--a")?;
     let b = Flags::parse(&args.b, base).context("--b")?;
-    let options = engine_options(args.shadow_rate)?;
+    let options = args.engine.options()?;
     let llm = crate::llm::from_args(&args.llm)?;
     let runtime = super::command_runtime()?;
     // The events are not shown: the report is folded from the results.

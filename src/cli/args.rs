@@ -53,6 +53,15 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
+/// Context engine settings, shared by every command that builds contexts.
+#[derive(Debug, Clone, Args, Default)]
+pub struct EngineArgs {
+    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
+    /// fresh build; a difference is logged and the fresh context served.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub shadow_rate: f64,
+}
+
 /// Model backend selection, shared by `tui` and `edit`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct LlmArgs {
@@ -83,10 +92,8 @@ pub struct TuiArgs {
     pub flags: Option<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
-    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
-    /// fresh build; a difference is logged and the fresh context served.
-    #[arg(long, default_value_t = 0.0, value_name = "R")]
-    pub shadow_rate: f64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// The session file Ctrl+R records to (default: a new file in the current folder).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -138,10 +145,8 @@ pub struct ContextArgs {
     /// legacy, optimized, or a list such as cache,memory,-parallel.
     #[arg(long)]
     pub flags: Option<String>,
-    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
-    /// fresh build; a difference is logged and the fresh context served.
-    #[arg(long, default_value_t = 0.0, value_name = "R")]
-    pub shadow_rate: f64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -156,10 +161,8 @@ pub struct EditArgs {
     pub flags: Option<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
-    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
-    /// fresh build; a difference is logged and the fresh context served.
-    #[arg(long, default_value_t = 0.0, value_name = "R")]
-    pub shadow_rate: f64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Also send the run's trace to an OpenTelemetry collector over OTLP/HTTP protobuf
     /// (`URL/v1/traces`, e.g. http://localhost:4318); an unreachable one is only a warning.
     #[arg(long, value_name = "URL")]
@@ -193,9 +196,8 @@ pub struct ReplayArgs {
     pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
-    /// Share (0..1) of reused contexts verified against a fresh build.
-    #[arg(long, default_value_t = 0.0, value_name = "R")]
-    pub shadow_rate: f64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -214,10 +216,8 @@ pub struct AbArgs {
     pub b: String,
     #[command(flatten)]
     pub llm: LlmArgs,
-    /// Share (0..1) of reused contexts (cache hits, incremental updates) verified against a
-    /// fresh build; a difference is logged and the fresh context served.
-    #[arg(long, default_value_t = 0.0, value_name = "R")]
-    pub shadow_rate: f64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -317,10 +317,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "30",
           conflicts_with_all = ["tui", "fixture"])]
     pub new_process: Option<usize>,
-    /// Share (0..1) of reused contexts of the scripted session verified against a fresh
-    /// build.
-    #[arg(long, default_value_t = 0.0, value_name = "R")]
-    pub shadow_rate: f64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     #[arg(long)]
     pub json: bool,
 }

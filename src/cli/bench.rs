@@ -31,7 +31,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         seed: 11,
         time_scale: args.time_scale,
         fixture: args.fixture.clone(),
-        shadow_rate: super::engine_options(args.shadow_rate)?.shadow_rate,
+        shadow_rate: args.engine.options()?.shadow_rate,
     })?;
     if args.json {
         return print_json(&report);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ContextArgs, engine_options, open_store, print_json};
+use super::{ContextArgs, open_store, print_json};
 use crate::context::{BuildRequest, ContextEngine, Flags};
 
 pub fn run(db: Option<&PathBuf>, args: ContextArgs) -> anyhow::Result<()> {
@@ -11,7 +11,7 @@ pub fn run(db: Option<&PathBuf>, args: ContextArgs) -> anyhow::Result<()> {
         Some(f) => Flags::parse(f, Flags::from_env())?,
         None => Flags::from_env(),
     };
-    let mut engine = ContextEngine::new(flags, engine_options(args.shadow_rate)?);
+    let mut engine = ContextEngine::new(flags, args.engine.options()?);
     let built = engine.build(
         &store,
         &BuildRequest {

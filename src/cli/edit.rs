@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use super::{EditArgs, engine_options, open_store, print_json};
+use super::{EditArgs, open_store, print_json};
 use crate::context::{ContextEngine, Flags};
 use crate::pipeline::{Outcome, Pipeline, PipelineEvent};
 use crate::session::{Recorder, SessionHeader, SessionRun, TimedEvent};
@@ -35,7 +35,7 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
     };
     let mut pipeline = Pipeline::new(
         store,
-        ContextEngine::new(flags, engine_options(args.shadow_rate)?),
+        ContextEngine::new(flags, args.engine.options()?),
         llm,
     );
     let runtime = super::command_runtime()?;

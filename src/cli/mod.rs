@@ -71,20 +71,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The engine's settings from the command line: `--shadow-rate` is a share of reused contexts
-/// checked against a fresh build, 0 to 1.
-pub fn engine_options(shadow_rate: f64) -> anyhow::Result<crate::context::EngineOptions> {
-    if !(0.0..=1.0).contains(&shadow_rate) {
-        anyhow::bail!(
-            "--shadow-rate must be between 0 and 1 (a share of reused contexts), got {shadow_rate}"
-        );
-    }
-    Ok(crate::context::EngineOptions {
-        shadow_rate,
-        ..Default::default()
-    })
-}
-
 /// The runtime of a headless command that runs edits (two workers: the pipeline and its
 /// event consumer or a trace export).
 pub fn command_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -104,6 +90,23 @@ pub fn cancel_on_ctrl_c(runtime: &tokio::runtime::Runtime) -> tokio_util::sync::
         }
     });
     cancel
+}
+
+impl EngineArgs {
+    /// The engine's settings: `--shadow-rate` is a share of reused contexts checked against a
+    /// fresh build, 0 to 1.
+    pub fn options(&self) -> anyhow::Result<crate::context::EngineOptions> {
+        let shadow_rate = self.shadow_rate;
+        if !(0.0..=1.0).contains(&shadow_rate) {
+            anyhow::bail!(
+                "--shadow-rate must be between 0 and 1 (a share of reused contexts), got {shadow_rate}"
+            );
+        }
+        Ok(crate::context::EngineOptions {
+            shadow_rate,
+            ..Default::default()
+        })
+    }
 }
 
 /// Prints a value as one JSON document on stdout.

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 
-use super::{ReplayArgs, engine_options, print_json};
+use super::{ReplayArgs, print_json};
 use crate::context::Flags;
 use crate::pipeline::{PipelineEvent, Stage};
 use crate::session::replay::{self, Pass, ReplayReport};
@@ -18,7 +18,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     if let Some(vs) = &args.vs {
         passes.push(Some(Flags::parse(vs, base).context("--vs")?));
     }
-    let options = engine_options(args.shadow_rate)?;
+    let options = args.engine.options()?;
     // Checked once before any work, so a bad backend setting fails before the first pass.
     crate::llm::from_args(&args.llm)?;
     let make_llm = || crate::llm::from_args(&args.llm);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
-use super::{TuiArgs, engine_options, open_store};
+use super::{TuiArgs, open_store};
 use crate::context::{ContextEngine, Flags};
 use crate::fixtures::DEFAULT_PROJECT;
 use crate::pipeline::Pipeline;
@@ -30,7 +30,7 @@ pub fn run(db: Option<&PathBuf>, args: TuiArgs) -> anyhow::Result<()> {
     let llm = crate::llm::from_args(&args.llm).context("setting up the model backend")?;
     let pipeline = Pipeline::new(
         store,
-        ContextEngine::new(flags, engine_options(args.shadow_rate)?),
+        ContextEngine::new(flags, args.engine.options()?),
         llm,
     );
     // The UI needs little: the pipeline runs on the worker's own thread and runtime.
