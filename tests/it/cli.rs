@@ -3,14 +3,21 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn editscope(db: &std::path::Path) -> Command {
+/// The binary on a temporary database, with none of the environment that would change what
+/// it does (the flag preset, provider keys, trace-export headers). Every CLI test starts here.
+pub fn editscope(db: &std::path::Path) -> Command {
     let mut cmd = Command::cargo_bin("editscope").unwrap();
     cmd.env("EDITSCOPE_DB", db)
-        .env_remove("USE_OPTIMIZED_CONTEXT");
+        .env_remove("USE_OPTIMIZED_CONTEXT")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_HEADERS");
     cmd
 }
 
-fn json_of(cmd: &mut Command) -> serde_json::Value {
+/// Runs `cmd`, which must succeed, and parses its stdout as one JSON document.
+pub fn json_of(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.assert().success().get_output().stdout.clone();
     serde_json::from_slice(&out).expect("stdout is one JSON document")
 }

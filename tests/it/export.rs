@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use crate::cli::editscope;
 use editscope::context::{ContextEngine, EngineOptions, Flags};
 use editscope::export::chrome::{SIMULATED_SUFFIX, TID_SIMULATED, stage_tid};
 use editscope::llm::semconv::*;
@@ -22,15 +22,6 @@ use prost::Message as _;
 use serde_json::Value;
 
 const PROJECT: &str = "demo-small";
-
-fn editscope(db: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("editscope").unwrap();
-    cmd.env("EDITSCOPE_DB", db)
-        .env_remove("USE_OPTIMIZED_CONTEXT")
-        .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_HEADERS");
-    cmd
-}
 
 /// A seeded database with three runs through the real pipeline and the offline backend at time
 /// scale 0: two optimized (a fresh build, then an incremental one) and one legacy.

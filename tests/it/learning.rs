@@ -361,12 +361,7 @@ fn the_cli_imports_a_project_with_stated_preferences_and_the_optimized_context_h
     let file = dir.path().join("brought-in.json");
     let project = brought_in("brought-in", stated_history(), vec![]);
     std::fs::write(&file, serde_json::to_string(&project).unwrap()).unwrap();
-    let editscope = || {
-        let mut cmd = assert_cmd::Command::cargo_bin("editscope").unwrap();
-        cmd.env("EDITSCOPE_DB", &db)
-            .env_remove("USE_OPTIMIZED_CONTEXT");
-        cmd
-    };
+    let editscope = || crate::cli::editscope(&db);
     for args in [vec!["import"], vec!["import", "--replace"]] {
         editscope().args(&args).arg(&file).assert().success();
         let out = editscope()

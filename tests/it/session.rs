@@ -3,24 +3,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 
+use crate::cli::{editscope, json_of};
 use crate::scripted_server::{Reply, Step, TestServer};
-
-fn editscope(db: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("editscope").unwrap();
-    cmd.env("EDITSCOPE_DB", db)
-        .env_remove("USE_OPTIMIZED_CONTEXT")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("ANTHROPIC_API_KEY");
-    cmd
-}
-
-fn json_of(cmd: &mut Command) -> Value {
-    let out = cmd.assert().success().get_output().stdout.clone();
-    serde_json::from_slice(&out).expect("stdout is one JSON document")
-}
 
 fn export(db: &Path) -> Vec<u8> {
     editscope(db)
