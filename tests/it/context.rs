@@ -313,22 +313,6 @@ fn a_batch_that_deletes_two_scenes_is_applied_incrementally() {
     }
 }
 
-/// The reference a served context must equal: a fresh build with the same content flags and
-/// every analysis recomputed (`lazy` off), so a stale stored analysis cannot hide behind a
-/// reference that reads the same memory.
-fn reference(store: &Store, request: &BuildRequest<'_>, flags: Flags) -> Context {
-    ContextEngine::fresh(
-        store,
-        request,
-        Flags {
-            lazy: false,
-            ..flags
-        },
-    )
-    .unwrap()
-    .context
-}
-
 /// Between two builds: nothing, or 1 to 6 writes of any kinds in one transaction.
 fn batches() -> impl Strategy<Value = Vec<(Vec<(WriteKind, usize)>, usize)>> {
     let write = (proptest::sample::select(WRITE_KINDS.to_vec()), 0usize..1000);

@@ -57,19 +57,9 @@ fn key(store: &Store, flags: Flags) -> CacheKey {
     }
 }
 
-/// The reference a served context must equal: built from the store now, with every analysis
-/// recomputed (`lazy` off), so a stale stored analysis cannot hide behind it.
+/// The lazy-off fresh build of `prompt` ([`crate::writes::reference`]).
 fn reference(store: &Store, prompt: &str, flags: Flags) -> Context {
-    ContextEngine::fresh(
-        store,
-        &req(prompt),
-        Flags {
-            lazy: false,
-            ..flags
-        },
-    )
-    .unwrap()
-    .context
+    crate::writes::reference(store, &req(prompt), flags)
 }
 
 fn assert_fresh(store: &Store, built: &Built, prompt: &str, what: &str) {

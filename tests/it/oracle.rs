@@ -32,18 +32,9 @@ fn req(prompt: &str) -> BuildRequest<'_> {
     }
 }
 
-/// A fresh build with every analysis recomputed (`lazy` off).
+/// The lazy-off fresh build of `prompt` ([`crate::writes::reference`]).
 fn reference(store: &Store, prompt: &str, flags: Flags) -> Context {
-    ContextEngine::fresh(
-        store,
-        &req(prompt),
-        Flags {
-            lazy: false,
-            ..flags
-        },
-    )
-    .unwrap()
-    .context
+    crate::writes::reference(store, &req(prompt), flags)
 }
 
 /// Edits of every tool the offline backend has, preferences stated on the way, "it" after an

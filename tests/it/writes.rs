@@ -8,7 +8,7 @@
 //! that exists at that point of the transaction.
 
 use editscope::analysis::{self, ANALYSER_VERSION, SceneAnalysis};
-use editscope::context::TRUST_CONFIDENCE;
+use editscope::context::{BuildRequest, Context, ContextEngine, Flags, TRUST_CONFIDENCE};
 use editscope::fixtures;
 use editscope::memory::StoredSceneAnalysis;
 use editscope::store::{
@@ -18,6 +18,22 @@ use editscope::store::{
 use editscope::util::{content_hash, now_ms};
 
 pub const PROJECT: &str = "demo-small";
+
+/// The reference a served context must equal: a fresh build with the same content flags and
+/// every analysis recomputed (`lazy` off), so a stale stored analysis cannot hide behind a
+/// reference that reads the same memory.
+pub fn reference(store: &Store, request: &BuildRequest<'_>, flags: Flags) -> Context {
+    ContextEngine::fresh(
+        store,
+        request,
+        Flags {
+            lazy: false,
+            ..flags
+        },
+    )
+    .unwrap()
+    .context
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteKind {
