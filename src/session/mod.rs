@@ -299,10 +299,12 @@ impl Recorder {
                         asked: header.project.project.id,
                     });
                 }
-                Ok(Recorder {
+                let recorder = Recorder {
                     path: path.to_path_buf(),
                     runs: session.runs.len() as u64,
-                })
+                };
+                recorder.end_on_a_line_break(session.cut_off)?;
+                Ok(recorder)
             }
             None => {
                 let recorder = Recorder {
@@ -312,6 +314,38 @@ impl Recorder {
                 recorder.append_line(&header)?;
                 Ok(recorder)
             }
+        }
+    }
+
+    /// Makes the file end with a complete line before anything is appended: a cut-off last
+    /// run (a recording killed mid-write, already left out by the reader) is cut away, so the
+    /// next run does not glue onto it; a last line without its line break gets one.
+    fn end_on_a_line_break(&self, cut_off: bool) -> Result<(), SessionError> {
+        let wrap = |source| SessionError::Write {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let bytes = std::fs::read(&self.path).map_err(wrap)?;
+        if bytes.ends_with(b"\n") {
+            return Ok(());
+        }
+        if cut_off {
+            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            tracing::warn!(
+                "{}: a cut-off last run is dropped before recording goes on",
+                self.path.display()
+            );
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(wrap)?;
+            file.set_len(keep as u64).map_err(wrap)
+        } else {
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.path)
+                .map_err(wrap)?;
+            file.write_all(b"\n").map_err(wrap)
         }
     }
 

@@ -209,6 +209,18 @@ fn newer_cut_off_and_foreign_files_are_refused_or_replayed_as_far_as_they_go() {
     assert_eq!(report["cut_off"], true);
     assert_eq!(report["runs"].as_array().unwrap().len(), 2);
 
+    // Recording goes on after a cut-off line: the cut run is dropped, the file stays readable.
+    editscope(&db)
+        .args(["edit", "--project", "demo-small", "--prompt", PROMPTS[1]])
+        .args(["--time-scale", "0", "--record"])
+        .arg(&cut)
+        .assert()
+        .success();
+    let resumed = editscope::session::read(&cut).unwrap();
+    assert!(!resumed.cut_off);
+    assert_eq!(resumed.runs.len(), 3);
+    assert_eq!(resumed.runs[2].prompt, PROMPTS[1]);
+
     // A bad line that is not the last: named, with the reason.
     let broken = dir.path().join("broken.jsonl");
     std::fs::write(
