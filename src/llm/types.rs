@@ -154,6 +154,33 @@ pub struct StyleHints {
     pub fonts: Vec<String>,
 }
 
+/// How the code edit stage answers (DESIGN.md 7, `--edit-format`): search/replace blocks
+/// against the target's code, or the whole new file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EditFormat {
+    Diff,
+    #[default]
+    Whole,
+}
+
+impl EditFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EditFormat::Diff => "diff",
+            EditFormat::Whole => "whole",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EditFormat> {
+        match name {
+            "diff" => Some(EditFormat::Diff),
+            "whole" => Some(EditFormat::Whole),
+            _ => None,
+        }
+    }
+}
+
 /// Stage 3 input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeEditRequest {
@@ -166,6 +193,9 @@ pub struct CodeEditRequest {
     pub style: StyleHints,
     /// For addScene: the 1-based position the new scene will take.
     pub new_scene_position: usize,
+    /// The answer format asked for; an addScene always answers with the whole new file.
+    #[serde(default)]
+    pub edit_format: EditFormat,
     pub prompt: ChatPrompt,
 }
 

@@ -492,6 +492,7 @@ impl Pipeline {
                     fonts: ctx.style.fonts.iter().map(|(f, _)| f.clone()).collect(),
                 },
                 new_scene_position: ctx.scene_list.len() + 1,
+                edit_format: Default::default(),
                 prompt: prompt::code_edit(ctx, request, tool, target_code_before.as_deref()),
             };
             send(PipelineEvent::StageStarted {

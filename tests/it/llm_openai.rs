@@ -135,6 +135,7 @@ fn code_request() -> CodeEditRequest {
         preferences: BTreeMap::new(),
         style: StyleHints::default(),
         new_scene_position: 3,
+        edit_format: Default::default(),
         prompt: prompt(),
     }
 }

@@ -299,6 +299,7 @@ fn code_request(scenes: &[Scene], text: &str, decision: &ToolDecision) -> CodeEd
             fonts: vec!["Inter".into()],
         },
         new_scene_position: args.get("position").and_then(|p| p.as_u64()).unwrap_or(1) as usize,
+        edit_format: Default::default(),
         prompt: prompt(text),
     }
 }

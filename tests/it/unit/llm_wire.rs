@@ -28,6 +28,7 @@ fn edit_request(tool: Tool, args: Value, target_duration: Option<i64>) -> CodeEd
         preferences: BTreeMap::new(),
         style: StyleHints::default(),
         new_scene_position: 3,
+        edit_format: Default::default(),
         prompt: ChatPrompt::default(),
     }
 }
