@@ -392,7 +392,7 @@ pub fn assemble(
     let line_tokens = scene_line_tokens(&context.scene_list);
     let mut code_tokens = imbl::HashMap::new();
     for s in context.scenes_in_full.iter() {
-        code_tokens.insert(s.id.clone(), tokens::count_cached(&full_scene_text(s)));
+        code_tokens.insert(s.id.clone(), full_scene_tokens(s));
     }
     let mut base = BaseContext {
         context: Context {
@@ -425,12 +425,22 @@ fn scene_line_tokens(list: &imbl::Vector<SceneListEntry>) -> imbl::HashMap<Strin
 /// Token counts of a base: small sections counted from their text, large ones summed from the
 /// per-scene memo.
 pub fn base_tokens(base: &BaseContext) -> TokenCounts {
+    base_tokens_since(base, None)
+}
+
+/// [`base_tokens`] after an update of a base whose context was `before`: a small section whose
+/// data did not change (compared without rendering: shared data is equal at a glance) keeps
+/// its count, the others are rendered and counted again.
+pub fn base_tokens_since(base: &BaseContext, before: Option<&Context>) -> TokenCounts {
     let mut t = TokenCounts::default();
     for name in SECTION_NAMES {
         let n = match name {
             "scene_list" => base.scene_list_tokens,
             "scenes_in_full" => base.code_tokens.values().sum(),
-            _ => tokens::count_cached(&base.context.render_section(name)),
+            _ => match before.and_then(|b| b.tokens.sections.get(name).map(|n| (b, *n))) {
+                Some((b, n)) if !super::diff::section_differs(b, &base.context, name) => n,
+                _ => tokens::count_cached(&base.context.render_section(name)),
+            },
         };
         t.sections.insert(name.to_string(), n);
     }
@@ -534,11 +544,7 @@ impl BaseContext {
             }
         };
         ctx.scenes_in_full.push_front(target_scene);
-        let n: usize = ctx
-            .scenes_in_full
-            .iter()
-            .map(|s| tokens::count_cached(&full_scene_text(s)))
-            .sum();
+        let n: usize = ctx.scenes_in_full.iter().map(full_scene_tokens).sum();
         ctx.set_section_tokens("scenes_in_full", n);
         Ok(ctx)
     }

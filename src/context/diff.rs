@@ -69,7 +69,7 @@ fn same_vector<T: Clone + PartialEq>(a: &imbl::Vector<T>, b: &imbl::Vector<T>) -
 /// Whether one section's data differs, compared without rendering anything. Data that differs
 /// can still render alike (a confidence past its two shown decimals, the style's list of
 /// analysed scenes): shadow verification wants to know, the text diff drops such a section.
-fn section_differs(a: &Context, b: &Context, name: &str) -> bool {
+pub fn section_differs(a: &Context, b: &Context, name: &str) -> bool {
     match name {
         "project" => a.project != b.project,
         "preferences" => !same_arc(&a.preferences, &b.preferences),
@@ -267,14 +267,23 @@ fn section_text_diff(before: &Context, after: &Context, name: &str) -> SectionTe
             after,
             Window::of(&before.scene_list, &after.scene_list),
         ),
-        "scenes_in_full" => windowed(
-            name,
-            &refs(&before.scenes_in_full),
-            &refs(&after.scenes_in_full),
-            |s, out| out.push_str(&full_scene_text(s)),
+        "scenes_in_full" => {
+            let (b, a) = (refs(&before.scenes_in_full), refs(&after.scenes_in_full));
+            let (prefix, suffix) = common_ends(b.iter(), a.iter());
+            let start = prefix.saturating_sub(CONTEXT_RADIUS);
+            let keep_after = suffix.saturating_sub(CONTEXT_RADIUS);
             // The header line, the two fence lines and the line the code ends on.
-            |s| 4 + newlines(&s.name) + newlines(&s.id) + newlines(&s.code),
-        ),
+            let offset: usize = b[..start]
+                .iter()
+                .map(|s| 4 + newlines(&s.name) + newlines(&s.id) + newlines(&s.code))
+                .sum();
+            full_scenes_diff(
+                name,
+                &b[start..b.len() - keep_after],
+                &a[start..a.len() - keep_after],
+                offset,
+            )
+        }
         "relationships" => windowed(
             name,
             &refs(before.relationships.as_ref()),
@@ -373,6 +382,221 @@ fn windowed<T: PartialEq + Copy>(
     text_diff(name, &text(before), &text(after), offset)
 }
 
+/// The text diff of scenes given in full, scene by scene: the scenes are first matched by id
+/// (a Myers diff of the id sequences), a scene in both is diffed line by line, and a scene
+/// that entered or left is shown whole. Diffing the section as one text instead matched the
+/// braces and blank lines of unrelated scenes when the recent scenes changed (every edit of
+/// another scene), a diff both slow (its cost grows with the square of the changed lines) and
+/// unreadable.
+fn full_scenes_diff(
+    name: &str,
+    before: &[&FullScene],
+    after: &[&FullScene],
+    offset: usize,
+) -> SectionText {
+    let texts = |items: &[&FullScene]| items.iter().map(|s| full_scene_text(s)).collect::<Vec<_>>();
+    let (old_texts, new_texts) = (texts(before), texts(after));
+    let ((old_lines, old_at), (new_lines, new_at)) =
+        (scene_lines(&old_texts), scene_lines(&new_texts));
+    let scene_ops =
+        similar::capture_diff_slices_by_key(similar::Algorithm::Myers, before, after, |s| {
+            s.id.clone()
+        });
+    let mut ops = Vec::new();
+    for op in scene_ops {
+        let (_, old_range, new_range) = op.as_tag_tuple();
+        let old_lines_of = old_at[old_range.start]..old_at[old_range.end];
+        let new_lines_of = new_at[new_range.start]..new_at[new_range.end];
+        match op {
+            similar::DiffOp::Equal { len, .. } => {
+                for k in 0..len {
+                    let (o, n) = (old_range.start + k, new_range.start + k);
+                    let (o0, n0) = (old_at[o], new_at[n]);
+                    let inner = similar::capture_diff_slices(
+                        similar::Algorithm::Myers,
+                        &old_lines[o0..old_at[o + 1]],
+                        &new_lines[n0..new_at[n + 1]],
+                    );
+                    for op in inner {
+                        push_merged(&mut ops, shifted(op, o0, n0));
+                    }
+                }
+            }
+            _ => {
+                if !old_lines_of.is_empty() {
+                    ops.push(similar::DiffOp::Delete {
+                        old_index: old_lines_of.start,
+                        old_len: old_lines_of.len(),
+                        new_index: new_lines_of.start,
+                    });
+                }
+                if !new_lines_of.is_empty() {
+                    ops.push(similar::DiffOp::Insert {
+                        old_index: old_lines_of.end,
+                        new_index: new_lines_of.start,
+                        new_len: new_lines_of.len(),
+                    });
+                }
+            }
+        }
+    }
+    unified_from_ops(name, &old_lines, &new_lines, ops, offset)
+}
+
+/// Each scene's lines, and where each scene's lines start (with one more entry: the end).
+fn scene_lines(texts: &[String]) -> (Vec<&str>, Vec<usize>) {
+    let mut all: Vec<&str> = Vec::new();
+    let mut starts = Vec::with_capacity(texts.len() + 1);
+    for t in texts {
+        starts.push(all.len());
+        all.extend(t.split_inclusive('\n'));
+    }
+    starts.push(all.len());
+    (all, starts)
+}
+
+/// Appends `op`, joined to the previous op when both are equal runs that touch: the hunks are
+/// cut where an equal run is long, which a run split at a scene boundary would hide.
+fn push_merged(ops: &mut Vec<similar::DiffOp>, op: similar::DiffOp) {
+    if let (
+        Some(similar::DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        }),
+        similar::DiffOp::Equal {
+            old_index: next_old,
+            new_index: next_new,
+            len: more,
+        },
+    ) = (ops.last_mut(), &op)
+        && *old_index + *len == *next_old
+        && *new_index + *len == *next_new
+    {
+        *len += more;
+        return;
+    }
+    ops.push(op);
+}
+
+/// `op` with its indices moved by `old` and `new` lines.
+fn shifted(op: similar::DiffOp, old: usize, new: usize) -> similar::DiffOp {
+    use similar::DiffOp::*;
+    match op {
+        Equal {
+            old_index,
+            new_index,
+            len,
+        } => Equal {
+            old_index: old_index + old,
+            new_index: new_index + new,
+            len,
+        },
+        Delete {
+            old_index,
+            old_len,
+            new_index,
+        } => Delete {
+            old_index: old_index + old,
+            old_len,
+            new_index: new_index + new,
+        },
+        Insert {
+            old_index,
+            new_index,
+            new_len,
+        } => Insert {
+            old_index: old_index + old,
+            new_index: new_index + new,
+            new_len,
+        },
+        Replace {
+            old_index,
+            old_len,
+            new_index,
+            new_len,
+        } => Replace {
+            old_index: old_index + old,
+            old_len,
+            new_index: new_index + new,
+            new_len,
+        },
+    }
+}
+
+/// The unified diff of line sequences from their diff ops, written as `similar` writes one
+/// (see [`text_diff`]): hunks with `CONTEXT_RADIUS` lines of context, numbered from `offset`.
+fn unified_from_ops(
+    name: &str,
+    old: &[&str],
+    new: &[&str],
+    ops: Vec<similar::DiffOp>,
+    offset: usize,
+) -> SectionText {
+    let mut out = SectionText::default();
+    for op in &ops {
+        let (tag, old_range, new_range) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => {}
+            similar::DiffTag::Delete => out.removed += old_range.len(),
+            similar::DiffTag::Insert => out.added += new_range.len(),
+            similar::DiffTag::Replace => {
+                out.removed += old_range.len();
+                out.added += new_range.len();
+            }
+        }
+    }
+    if out.added + out.removed == 0 {
+        return out;
+    }
+    let line = |sign: char, text: &str, unified: &mut String| {
+        unified.push(sign);
+        unified.push_str(text);
+        if !text.ends_with('\n') {
+            unified.push_str("\n\\ No newline at end of file\n");
+        }
+    };
+    for (i, group) in similar::group_diff_ops(ops, CONTEXT_RADIUS)
+        .iter()
+        .enumerate()
+    {
+        if i == 0 {
+            let _ = writeln!(out.unified, "--- {name} (before)\n+++ {name} (after)");
+        }
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let _ = writeln!(
+            out.unified,
+            "@@ -{} +{} @@",
+            HunkRange(
+                offset + first.old_range().start,
+                offset + last.old_range().end
+            ),
+            HunkRange(
+                offset + first.new_range().start,
+                offset + last.new_range().end
+            ),
+        );
+        for op in group {
+            let (tag, old_range, new_range) = op.as_tag_tuple();
+            if tag == similar::DiffTag::Equal {
+                for l in &old[old_range] {
+                    line(' ', l, &mut out.unified);
+                }
+                continue;
+            }
+            for l in &old[old_range] {
+                line('-', l, &mut out.unified);
+            }
+            for l in &new[new_range] {
+                line('+', l, &mut out.unified);
+            }
+        }
+    }
+    out
+}
+
 /// The unified diff of two texts that start at line `offset + 1` of their sections.
 fn text_diff(name: &str, old: &str, new: &str, offset: usize) -> SectionText {
     let mut out = SectionText::default();
@@ -440,6 +664,12 @@ impl std::fmt::Display for HunkRange {
 pub fn unified_of_whole_sections(before: &Context, after: &Context) -> String {
     let mut unified = String::new();
     for name in SECTION_NAMES {
+        if name == "scenes_in_full" {
+            // Scene by scene (see `full_scenes_diff`), over the whole section.
+            let (b, a) = (refs(&before.scenes_in_full), refs(&after.scenes_in_full));
+            unified.push_str(&full_scenes_diff(name, &b, &a, 0).unified);
+            continue;
+        }
         let (old, new) = (before.render_section(name), after.render_section(name));
         if old != new {
             unified.push_str(

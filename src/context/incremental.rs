@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::base::{AnalysisWork, BaseContext, analyse_scene, base_tokens};
+use super::base::{AnalysisWork, BaseContext, analyse_scene, base_tokens_since};
 use super::model::*;
 use super::{ContextError, prefs, sections, tokens};
 use crate::memory;
@@ -28,6 +28,9 @@ pub fn apply(
     work: &mut AnalysisWork,
 ) -> Result<Result<(), NeedsRebuild>, ContextError> {
     let project_id = base.context.project.id.clone();
+    // The sections' data as it was (shared, not copied): what the deltas leave alone keeps its
+    // token count.
+    let before = base.context.clone();
     let mut messages_changed = false;
     let mut history_changed = false;
     let mut list_changed = false;
@@ -102,7 +105,7 @@ pub fn apply(
             base.rebuild_name_index();
         }
     }
-    base.context.tokens = base_tokens(base);
+    base.context.tokens = base_tokens_since(base, Some(&before));
     Ok(Ok(()))
 }
 
@@ -312,8 +315,7 @@ fn refresh_full_scenes(
         base.analyses.retain(|id, _| recent.contains(id));
         base.code_tokens = imbl::HashMap::new();
         for s in base.context.scenes_in_full.iter() {
-            base.code_tokens
-                .insert(s.id.clone(), tokens::count_cached(&full_scene_text(s)));
+            base.code_tokens.insert(s.id.clone(), full_scene_tokens(s));
             let hash = crate::util::content_hash(&s.code);
             if base.analyses.get(&s.id).is_none_or(|(h, _)| *h != hash) {
                 let v = analyse_scene(store, &project_id, &s.id, &s.code, base.flags.lazy, work)?;
@@ -375,8 +377,7 @@ fn refresh_full_scenes(
             base.context.scenes_in_full = full.into_iter().collect();
             base.code_tokens = imbl::HashMap::new();
             for s in base.context.scenes_in_full.iter() {
-                base.code_tokens
-                    .insert(s.id.clone(), tokens::count_cached(&full_scene_text(s)));
+                base.code_tokens.insert(s.id.clone(), full_scene_tokens(s));
             }
         } else if let Some(scene) = changed
             && let Some(f) = base
@@ -386,7 +387,7 @@ fn refresh_full_scenes(
                 .find(|f| f.id == scene.id)
         {
             base.code_tokens
-                .insert(scene.id.clone(), tokens::count_cached(&full_scene_text(f)));
+                .insert(scene.id.clone(), full_scene_tokens(f));
         }
     }
     Ok(())

@@ -291,9 +291,44 @@ pub fn image_line(i: &ImageItem) -> String {
 
 pub fn full_scene_text(s: &FullScene) -> String {
     format!(
-        "### Scene {} \"{}\" [{}] ({:?})\n```tsx\n{}\n```\n",
-        s.position, s.name, s.id, s.reason, s.code
+        "{}{}{}",
+        full_scene_header(s),
+        s.code,
+        super::tokens::CODE_FENCE_END
     )
+}
+
+/// The header line of a scene given in full and the fence that opens its code.
+fn full_scene_header(s: &FullScene) -> String {
+    format!(
+        "### Scene {} \"{}\" [{}] ({:?})\n```tsx\n",
+        s.position, s.name, s.id, s.reason
+    )
+}
+
+/// The tokens of [`full_scene_text`], counted as its header and its fenced code apart where
+/// cl100k cannot join them (code that starts a line with text, as code does): the code's count
+/// is then looked up once per version, whatever its position, name or reason, with no copy.
+pub fn full_scene_tokens(s: &FullScene) -> usize {
+    if super::tokens::splits_before(&s.code) {
+        super::tokens::count_cached(&full_scene_header(s))
+            + super::tokens::count_fenced_code(&s.code)
+    } else {
+        super::tokens::count_cached(&full_scene_text(s))
+    }
+}
+
+/// The memo keys and counts [`full_scene_tokens`] looks up for `s` (a snapshot carries them
+/// to a new process, which then counts nothing).
+pub fn full_scene_known_counts(s: &FullScene) -> Vec<(u64, usize)> {
+    if super::tokens::splits_before(&s.code) {
+        vec![
+            super::tokens::known_count(&full_scene_header(s)),
+            super::tokens::known_fenced_code_count(&s.code),
+        ]
+    } else {
+        vec![super::tokens::known_count(&full_scene_text(s))]
+    }
 }
 
 fn render_preferences(out: &mut String, prefs: &BTreeMap<String, PreferenceItem>) {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::ContextError;
 use super::base::BaseContext;
 use super::cache::CacheKey;
-use super::model::{FullReason, FullScene, full_scene_text};
+use super::model::{FullReason, FullScene, full_scene_known_counts};
 use super::tokens;
 use crate::store::Store;
 
@@ -171,9 +171,9 @@ struct SnapshotIn {
     token_counts: Vec<(u64, usize)>,
 }
 
-/// The texts whose counts [`BaseContext::finish`] looks up: with `relevant`, every scene given
-/// in full is counted again, as it is, and the target as the target (its header says so).
-fn counted_texts(base: &BaseContext) -> Vec<String> {
+/// The counts [`BaseContext::finish`] looks up: with `relevant`, every scene given in full is
+/// counted again, as it is, and the target as the target (its header says so).
+fn known_counts(base: &BaseContext) -> Vec<(u64, usize)> {
     if !base.flags.relevant {
         return Vec::new();
     }
@@ -185,17 +185,16 @@ fn counted_texts(base: &BaseContext) -> Vec<String> {
                 reason: FullReason::Target,
                 ..s.clone()
             };
-            [full_scene_text(s), full_scene_text(&as_target)]
+            let mut counts = full_scene_known_counts(s);
+            counts.extend(full_scene_known_counts(&as_target));
+            counts
         })
         .collect()
 }
 
 /// The stored form of a base (see [`SnapshotOut`]).
 pub fn encode(base: &BaseContext) -> Result<String, ContextError> {
-    let token_counts = counted_texts(base)
-        .iter()
-        .map(|t| tokens::known_count(t))
-        .collect();
+    let token_counts = known_counts(base);
     serde_json::to_string(&SnapshotOut { base, token_counts }).map_err(ContextError::Json)
 }
 

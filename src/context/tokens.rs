@@ -1,5 +1,7 @@
 //! Token counting with tiktoken's cl100k_base, embedded in the binary: works offline.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 use tiktoken_rs::CoreBPE;
@@ -86,8 +88,11 @@ pub fn count_cached(text: &str) -> usize {
 
 /// `text`'s count from the memo, else from `compute`, then remembered.
 fn memoized(text: &str, compute: impl FnOnce() -> usize) -> usize {
-    let key = memo_key(text);
-    if let Some(n) = memo().get(&key) {
+    memoized_under(memo_key(text), compute)
+}
+
+fn memoized_under(key: u64, compute: impl FnOnce() -> usize) -> usize {
+    if let Some(n) = memo().get(key) {
         return n;
     }
     let n = compute();
@@ -95,9 +100,99 @@ fn memoized(text: &str, compute: impl FnOnce() -> usize) -> usize {
     n
 }
 
-fn memo() -> &'static moka::sync::Cache<u64, usize> {
-    static MEMO: OnceLock<moka::sync::Cache<u64, usize>> = OnceLock::new();
-    MEMO.get_or_init(|| moka::sync::Cache::new(200_000))
+/// How many counts the memo keeps; past it, it starts over (a recount is the only cost).
+pub const MEMO_CAPACITY: usize = 200_000;
+
+/// The process-wide memo of counts. Its keys are already hashes, so the map hashes nothing
+/// again, and a lookup is a read lock and a probe: a changed scene is counted line by line
+/// through it, a few hundred lookups per request, where a concurrent cache with eviction
+/// bookkeeping cost more than the counting it saved.
+struct Memo {
+    counts: std::sync::RwLock<HashMap<u64, usize, BuildHasherDefault<KeyHasher>>>,
+}
+
+impl Memo {
+    fn get(&self, key: u64) -> Option<usize> {
+        let counts = self.counts.read().unwrap_or_else(|e| e.into_inner());
+        counts.get(&key).copied()
+    }
+
+    fn insert(&self, key: u64, n: usize) {
+        let mut counts = self.counts.write().unwrap_or_else(|e| e.into_inner());
+        if counts.len() >= MEMO_CAPACITY && !counts.contains_key(&key) {
+            counts.clear();
+        }
+        counts.insert(key, n);
+    }
+}
+
+/// Uses a `u64` key (a hash already) as its own hash.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn memo() -> &'static Memo {
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    MEMO.get_or_init(|| Memo {
+        counts: Default::default(),
+    })
+}
+
+/// Counts the memo holds now (the soak reports it: it must stay bounded).
+pub fn memo_entries() -> usize {
+    memo()
+        .counts
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .len()
+}
+
+/// What closes the code of a scene given in full (see `model::full_scene_text`).
+pub const CODE_FENCE_END: &str = "\n```\n";
+
+/// The key the count of `code` followed by [`CODE_FENCE_END`] is remembered under: derived
+/// from the code's own key, so the code is hashed once and never copied to look it up.
+fn fenced_code_key(code: &str) -> u64 {
+    (memo_key(code) ^ 0x9e37_79b9_7f4a_7c15).rotate_left(17)
+}
+
+/// The count of `code` followed by [`CODE_FENCE_END`], remembered per version of the code.
+pub fn count_fenced_code(code: &str) -> usize {
+    memoized_under(fenced_code_key(code), || {
+        count_cached(&format!("{code}{CODE_FENCE_END}"))
+    })
+}
+
+/// [`count_fenced_code`] with the key it is remembered under (to carry it in a snapshot).
+pub fn known_fenced_code_count(code: &str) -> (u64, usize) {
+    (fenced_code_key(code), count_fenced_code(code))
+}
+
+/// Whether [`pieces`] may split a text between a line break and `next`, the text after it:
+/// then the count of the whole is the count of what comes before plus the count of `next`.
+pub fn splits_before(next: &str) -> bool {
+    let indent_end = next
+        .find(|c: char| !c.is_whitespace() || c == '\n' || c == '\r')
+        .unwrap_or(next.len());
+    next[indent_end..]
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_whitespace())
 }
 
 /// The key [`count_cached`] remembers `text`'s count under: a hash of the text, the same in
@@ -119,8 +214,9 @@ pub fn known_count(text: &str) -> (u64, usize) {
 /// Remembers counts carried from another process (keys of [`memo_key`]). Keys are hashes of
 /// the texts, so a count is only ever found for the very text it was counted from.
 pub fn remember(counts: &[(u64, usize)]) {
+    let memo = memo();
     for &(key, n) in counts {
-        memo().insert(key, n);
+        memo.insert(key, n);
     }
 }
 
@@ -154,15 +250,7 @@ fn next_split(text: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = text[from..].find('\n') {
         let after = from + i + 1;
-        let next_line = &text[after..];
-        let indent_end = next_line
-            .find(|c: char| !c.is_whitespace() || c == '\n' || c == '\r')
-            .unwrap_or(next_line.len());
-        let ends_in_text = next_line[indent_end..]
-            .chars()
-            .next()
-            .is_some_and(|c| !c.is_whitespace());
-        if ends_in_text {
+        if splits_before(&text[after..]) {
             return Some(after);
         }
         from = after;

@@ -147,9 +147,57 @@ fn rendered_changes(a: &Context, b: &Context) -> Vec<String> {
         .collect()
 }
 
+/// Lines added and removed in a unified diff, read from its hunks (each header gives how
+/// many old and new lines its body holds, so a body line that looks like a header is not one).
+fn counted_in_unified(unified: &str) -> (usize, usize) {
+    let (mut added, mut removed) = (0, 0);
+    let mut lines = unified.lines();
+    let len = |range: &str| range.split_once(',').map_or(1, |(_, n)| n.parse().unwrap());
+    while let Some(line) = lines.next() {
+        let Some(ranges) = line
+            .strip_prefix("@@ -")
+            .and_then(|r| r.strip_suffix(" @@"))
+        else {
+            continue;
+        };
+        let (old, new) = ranges.split_once(" +").unwrap();
+        let (mut old_left, mut new_left) = (len(old), len(new));
+        while old_left + new_left > 0 {
+            let body = lines.next().unwrap();
+            match body.chars().next() {
+                Some('-') => {
+                    removed += 1;
+                    old_left -= 1;
+                }
+                Some('+') => {
+                    added += 1;
+                    new_left -= 1;
+                }
+                Some(' ') => {
+                    old_left -= 1;
+                    new_left -= 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    (added, removed)
+}
+
 fn line_counts(a: &Context, b: &Context) -> (usize, usize) {
     let (mut added, mut removed) = (0, 0);
     for name in SECTION_NAMES {
+        if name == "scenes_in_full" {
+            // Diffed scene by scene: counted from the hunks of the whole section's diff (the
+            // last section, so the rest of the reference after its header).
+            let reference = unified_of_whole_sections(a, b);
+            if let Some(at) = reference.find("--- scenes_in_full (before)\n") {
+                let (plus, minus) = counted_in_unified(&reference[at..]);
+                added += plus;
+                removed += minus;
+            }
+            continue;
+        }
         let (old, new) = (a.render_section(name), b.render_section(name));
         for change in similar::TextDiff::from_lines(&old, &new).iter_all_changes() {
             match change.tag() {

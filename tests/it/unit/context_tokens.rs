@@ -61,3 +61,35 @@ fn code_splits_into_its_lines_and_counts_the_same_through_the_memo() {
         ]
     );
 }
+
+/// A scene given in full, counted as its header and its fenced code apart, counts what its
+/// whole text counts: for every demo scene, each reason, and code that starts with whitespace,
+/// a line break or nothing (where the parts cannot be counted apart).
+#[test]
+fn a_scene_in_full_counts_the_same_as_its_whole_text() {
+    use editscope::context::model::{FullReason, FullScene, full_scene_text, full_scene_tokens};
+    let projects = editscope::fixtures::demo_projects().expect("demo projects parse");
+    let mut codes: Vec<String> = projects
+        .iter()
+        .flat_map(|p| p.scenes.iter().take(20).map(|s| s.tsx_code.clone()))
+        .collect();
+    let first = codes[0].clone();
+    for prefix in ["\n", "  ", "\n\n  ", " \u{a0}", "\r\n", ""] {
+        codes.push(format!("{prefix}{first}"));
+    }
+    codes.push(String::new());
+    codes.push(format!("{first}\n\n"));
+    for (i, code) in codes.iter().enumerate() {
+        for reason in [FullReason::Target, FullReason::Recent, FullReason::All] {
+            let scene = FullScene {
+                id: format!("scene-{i}"),
+                name: "Title \"card\"".into(),
+                position: i + 1,
+                reason,
+                code: code.clone(),
+            };
+            let text = full_scene_text(&scene);
+            assert_eq!(full_scene_tokens(&scene), count(&text), "{text:?}");
+        }
+    }
+}
