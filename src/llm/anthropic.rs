@@ -10,14 +10,16 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, KeyHint, ProviderEnv, StreamedAnswer};
+use super::http::{
+    self, AnswerBuilder, HttpSettings, HttpTransport, KeyHint, ProviderEnv, StreamedAnswer,
+};
 use super::semconv;
 use super::types::{
     ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, RequestSettings, ToolDecision,
     ToolMode, ToolSelectionRequest, Usage,
 };
-use super::{LlmClient, LlmConfig};
 use super::wire;
+use super::{LlmClient, LlmConfig};
 
 pub const PROVIDER: &str = semconv::PROVIDER_ANTHROPIC;
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -203,17 +205,27 @@ impl AnthropicClient {
 
     /// Sends `body` (built from `prompt`) and reads the streamed answer to `message_stop`. A
     /// prompt over the context window is refused before sending; missing usage is estimated.
-    pub async fn chat(&self, prompt: &ChatPrompt, body: &Value) -> Result<StreamedAnswer, LlmError> {
+    pub async fn chat(
+        &self,
+        prompt: &ChatPrompt,
+        body: &Value,
+    ) -> Result<StreamedAnswer, LlmError> {
         http::check_context_window(prompt, self.config.request.context_window)?;
         let span = semconv::chat_span(PROVIDER, &self.config.model);
         let result = self
             .transport
-            .stream(&self.url, self.headers.clone(), body, "message_stop", || {
-                let mut reader = EventReader::default();
-                move |answer: &mut AnswerBuilder, event: &Event, now: Instant| {
-                    reader.feed(answer, event, now)
-                }
-            })
+            .stream(
+                &self.url,
+                self.headers.clone(),
+                body,
+                "message_stop",
+                || {
+                    let mut reader = EventReader::default();
+                    move |answer: &mut AnswerBuilder, event: &Event, now: Instant| {
+                        reader.feed(answer, event, now)
+                    }
+                },
+            )
             .instrument(span.clone())
             .await
             .map(|mut answer| {
@@ -344,7 +356,8 @@ impl EventReader {
                     if let Some(input) = block.get("input").and_then(Value::as_object)
                         && !input.is_empty()
                     {
-                        answer.set_initial_arguments(index, Value::Object(input.clone()).to_string());
+                        answer
+                            .set_initial_arguments(index, Value::Object(input.clone()).to_string());
                     }
                 } else {
                     answer.push_text(block.get("text").and_then(Value::as_str).unwrap_or(""), now);
@@ -359,7 +372,10 @@ impl EventReader {
                     Some("input_json_delta") => answer.push_tool_call(
                         index,
                         None,
-                        delta.get("partial_json").and_then(Value::as_str).unwrap_or(""),
+                        delta
+                            .get("partial_json")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
                         now,
                     ),
                     _ => {}
@@ -456,7 +472,8 @@ impl LlmClient for AnthropicClient {
                     wire::tool_selection_response(answer, request, &self.config.model, &prompt)
                 }
                 Err(error)
-                    if self.config.tool_mode == ToolMode::Auto && wire::is_tools_refusal(&error) =>
+                    if self.config.tool_mode == ToolMode::Auto
+                        && wire::is_tools_refusal(&error) =>
                 {
                     tracing::warn!(
                         provider = PROVIDER,

@@ -12,14 +12,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, KeyHint, ProviderEnv, StreamedAnswer};
+use super::http::{
+    self, AnswerBuilder, HttpSettings, HttpTransport, KeyHint, ProviderEnv, StreamedAnswer,
+};
 use super::semconv;
 use super::types::{
     ChatPrompt, CodeEdit, CodeEditRequest, EditFormat, LlmError, LlmResponse, RequestSettings,
     ToolDecision, ToolMode, ToolSelectionRequest,
 };
-use super::{LlmClient, LlmConfig};
 use super::wire;
+use super::{LlmClient, LlmConfig};
 
 pub const PROVIDER: &str = semconv::PROVIDER_OPENAI;
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -184,7 +186,8 @@ impl OpenAiClient {
                     "parameters": wire::decision_schema(),
                 },
             }]);
-            body["tool_choice"] = json!({"type": "function", "function": {"name": wire::SELECT_TOOL}});
+            body["tool_choice"] =
+                json!({"type": "function", "function": {"name": wire::SELECT_TOOL}});
         }
         if let Some(code) = prediction {
             body["prediction"] = json!({"type": "content", "content": code});
@@ -201,14 +204,22 @@ impl OpenAiClient {
 
     /// Sends `body` (built from `prompt`) and reads the streamed answer to its end. A prompt
     /// over the context window is refused before sending; missing usage is estimated.
-    pub async fn chat(&self, prompt: &ChatPrompt, body: &Value) -> Result<StreamedAnswer, LlmError> {
+    pub async fn chat(
+        &self,
+        prompt: &ChatPrompt,
+        body: &Value,
+    ) -> Result<StreamedAnswer, LlmError> {
         http::check_context_window(prompt, self.config.request.context_window)?;
         let span = semconv::chat_span(PROVIDER, &self.config.model);
         let result = self
             .transport
-            .stream(&self.url, self.headers.clone(), body, "data: [DONE]", || {
-                feed_event
-            })
+            .stream(
+                &self.url,
+                self.headers.clone(),
+                body,
+                "data: [DONE]",
+                || feed_event,
+            )
             .instrument(span.clone())
             .await
             .map(|mut answer| {
@@ -425,7 +436,8 @@ impl LlmClient for OpenAiClient {
                     wire::tool_selection_response(answer, request, &self.config.model, &prompt)
                 }
                 Err(error)
-                    if self.config.tool_mode == ToolMode::Auto && wire::is_tools_refusal(&error) =>
+                    if self.config.tool_mode == ToolMode::Auto
+                        && wire::is_tools_refusal(&error) =>
                 {
                     tracing::warn!(
                         provider = PROVIDER,

@@ -271,7 +271,10 @@ pub fn parse_tool_arguments(arguments: &str) -> Result<ToolDecision, LlmError> {
             _ => {
                 return Err(malformed(
                     TOOL_SELECTION,
-                    format!("the select_tool arguments are not an object: {}", quote(arguments)),
+                    format!(
+                        "the select_tool arguments are not an object: {}",
+                        quote(arguments)
+                    ),
                 ));
             }
         },
@@ -289,7 +292,10 @@ pub fn parse_tool_arguments(arguments: &str) -> Result<ToolDecision, LlmError> {
 }
 
 /// Validates a decision object (`text` is what error messages quote).
-pub fn decision_from_object(object: &Map<String, Value>, text: &str) -> Result<ToolDecision, LlmError> {
+pub fn decision_from_object(
+    object: &Map<String, Value>,
+    text: &str,
+) -> Result<ToolDecision, LlmError> {
     let tool_value = object.get("tool").ok_or_else(|| {
         malformed(
             TOOL_SELECTION,
@@ -639,8 +645,7 @@ pub fn parse_code_edit(text: &str, request: &CodeEditRequest) -> Result<CodeEdit
 /// Endpoints that refused native tool calls in this process (`--tool-mode auto`): their next
 /// tool selections go straight to the JSON text format.
 fn refused_endpoints() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
-    static REFUSED: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
-        OnceLock::new();
+    static REFUSED: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
     REFUSED.get_or_init(Default::default)
 }
 

@@ -18,7 +18,10 @@ pub enum Step {
     Send(String),
     Pause(Duration),
     /// Send `frame` `times` times, or forever (`None`): a runaway or endless body.
-    Repeat { frame: String, times: Option<usize> },
+    Repeat {
+        frame: String,
+        times: Option<usize>,
+    },
     /// Abort the body: the client sees the connection break mid-stream.
     Cut,
 }

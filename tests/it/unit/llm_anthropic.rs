@@ -5,8 +5,8 @@ use std::time::Instant;
 use eventsource_stream::Event;
 
 use editscope::llm::anthropic::{
-    API_KEY_VAR, AnthropicClient, AnthropicConfig, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL,
-    EventReader,
+    API_KEY_VAR, AnthropicClient, AnthropicConfig, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL, EventReader,
 };
 use editscope::llm::http::AnswerBuilder;
 use editscope::llm::{ChatPrompt, LlmConfig, LlmError, Usage};
@@ -95,12 +95,18 @@ fn keys_are_optional_and_the_environment_key_never_shows() {
     let config = AnthropicConfig::from_lookup(&LlmConfig::default(), |name| {
         (name == API_KEY_VAR).then(|| "sk-ant-test".to_string())
     });
-    assert_eq!(config.max_tokens, DEFAULT_MAX_TOKENS, "the documented default");
+    assert_eq!(
+        config.max_tokens, DEFAULT_MAX_TOKENS,
+        "the documented default"
+    );
     let with_limit = LlmConfig {
         max_tokens: Some(2048),
         ..LlmConfig::default()
     };
-    assert_eq!(AnthropicConfig::from_lookup(&with_limit, |_| None).max_tokens, 2048);
+    assert_eq!(
+        AnthropicConfig::from_lookup(&with_limit, |_| None).max_tokens,
+        2048
+    );
     assert_eq!(config.base_url, DEFAULT_BASE_URL);
     assert!(!format!("{config:?}").contains("sk-ant-test"));
     assert!(AnthropicClient::new(config).is_ok());

@@ -39,7 +39,11 @@ fn retry_after_reads_seconds_dates_and_milliseconds_as_asked() {
     let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:27:30 GMT").expect("date");
     assert_eq!(retry_after_at(&headers, now), Some(Duration::from_secs(30)));
     let later = httpdate::parse_http_date("Wed, 21 Oct 2015 08:00:00 GMT").expect("date");
-    assert_eq!(retry_after_at(&headers, later), Some(Duration::ZERO), "a past date: no wait");
+    assert_eq!(
+        retry_after_at(&headers, later),
+        Some(Duration::ZERO),
+        "a past date: no wait"
+    );
     headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
     assert_eq!(retry_after(&headers), None);
     headers.insert("retry-after-ms", HeaderValue::from_static("250"));
@@ -51,7 +55,9 @@ fn quota_and_billing_errors_are_told_apart_from_rate_limits() {
     assert!(is_quota_error(
         r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#
     ));
-    assert!(is_quota_error(r#"{"type":"error","error":{"type":"billing_error","message":"x"}}"#));
+    assert!(is_quota_error(
+        r#"{"type":"error","error":{"type":"billing_error","message":"x"}}"#
+    ));
     assert!(!is_quota_error(
         r#"{"error":{"message":"Rate limit reached for gpt-4o-mini on tokens per min (TPM)","type":"tokens","code":"rate_limit_exceeded"}}"#
     ));
@@ -59,7 +65,12 @@ fn quota_and_billing_errors_are_told_apart_from_rate_limits() {
 
 #[test]
 fn base_urls_work_with_or_without_v1() {
-    for given in ["http://gpu:8000", "http://gpu:8000/", "http://gpu:8000/v1", "http://gpu:8000/v1/"] {
+    for given in [
+        "http://gpu:8000",
+        "http://gpu:8000/",
+        "http://gpu:8000/v1",
+        "http://gpu:8000/v1/",
+    ] {
         assert_eq!(openai_api_root(given), "http://gpu:8000/v1", "{given}");
     }
     assert_eq!(
@@ -76,7 +87,11 @@ fn base_urls_work_with_or_without_v1() {
         "https://api.anthropic.com/v1",
         "https://api.anthropic.com/v1/messages",
     ] {
-        assert_eq!(anthropic_api_root(given), "https://api.anthropic.com", "{given}");
+        assert_eq!(
+            anthropic_api_root(given),
+            "https://api.anthropic.com",
+            "{given}"
+        );
     }
     assert_eq!(
         anthropic_api_root("http://proxy/anthropic/v1"),
@@ -94,7 +109,10 @@ fn user_info_is_split_from_the_url_and_redacted_in_prints() {
     assert_eq!(key.as_deref(), Some("sk+only"));
     assert_eq!(split_credentials("http://gpu:8000").1, None);
     let redacted = redact_url("http://user:sk-secret@gpu:8000/v1");
-    assert!(!redacted.contains("sk-secret") && !redacted.contains("user"), "{redacted}");
+    assert!(
+        !redacted.contains("sk-secret") && !redacted.contains("user"),
+        "{redacted}"
+    );
     assert!(redacted.contains("gpu:8000/v1"), "{redacted}");
 }
 

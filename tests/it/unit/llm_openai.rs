@@ -4,12 +4,12 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::Event;
 
-use editscope::llm::{LlmConfig, LlmError, Timeouts};
 use editscope::llm::http::AnswerBuilder;
 use editscope::llm::openai::{
     API_KEY_VAR, BASE_URL_VAR, DEFAULT_BASE_URL, DEFAULT_MODEL, OpenAiClient, OpenAiConfig,
     feed_event,
 };
+use editscope::llm::{LlmConfig, LlmError, Timeouts};
 
 fn event(data: &str) -> Event {
     Event {
