@@ -767,6 +767,15 @@ fn guarded_bytes(
         if reading.done {
             return None;
         }
+        // Checked before each read as well: a body whose bytes are always ready never lets
+        // the timer below fire.
+        if Instant::now() >= total_deadline {
+            reading.done = true;
+            let error = LlmError::Timeout {
+                seconds: settings.total_timeout.as_secs_f64(),
+            };
+            return Some((Err(error), reading));
+        }
         let (deadline, timeout_error) = next_deadline(&settings, total_deadline);
         let item = match tokio::time::timeout_at(deadline.into(), reading.body.next()).await {
             Err(_) => Err(timeout_error),
@@ -801,6 +810,11 @@ async fn read_capped(
     let mut body = response.bytes_stream();
     let mut bytes = Vec::new();
     while bytes.len() < MAX_ERROR_BODY_BYTES {
+        if Instant::now() >= total_deadline {
+            return Err(LlmError::Timeout {
+                seconds: settings.total_timeout.as_secs_f64(),
+            });
+        }
         let (deadline, timeout_error) = next_deadline(settings, total_deadline);
         match tokio::time::timeout_at(deadline.into(), body.next()).await {
             Err(_) => return Err(timeout_error),
