@@ -295,6 +295,10 @@ pub struct LlmResponse<T> {
     pub prefix_stable_share: f64,
 }
 
+/// The words of [`LlmError::PromptTooLarge`]'s message that tell a run's error text (all the
+/// dashboard keeps of a failed run) was a context window refusal.
+pub const CONTEXT_WINDOW_REFUSAL: &str = "more than the model's context window";
+
 /// Why a backend call failed. Each variant says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
@@ -332,6 +336,7 @@ pub enum LlmError {
     },
     /// The prompt is larger than `--context-window`: refused before sending, since a server
     /// such as Ollama would silently cut it from the front (the instructions first).
+    /// (Its message contains [`CONTEXT_WINDOW_REFUSAL`], which the dashboard looks for.)
     #[error(
         "the prompt is {tokens} tokens, more than the model's context window of {window} tokens \
          (counted locally; not sent)"
