@@ -1744,7 +1744,13 @@ fn a_run_refused_for_the_context_window_raises_a_warning() {
         window: 8_192,
     };
     result.error = Some(format!("model call failed: {refusal}"));
-    feed_run(&mut state, 3, Flags::OPTIMIZED, result.clone(), Instant::now());
+    feed_run(
+        &mut state,
+        3,
+        Flags::OPTIMIZED,
+        result.clone(),
+        Instant::now(),
+    );
     let warnings = editscope::tui::warnings::collect(&state);
     assert!(
         warnings
