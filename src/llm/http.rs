@@ -407,9 +407,7 @@ fn redact_url_text(text: &str) -> String {
     while let Some(at) = rest.find("://") {
         let (before, after) = rest.split_at(at + 3);
         out.push_str(before);
-        let authority_end = after
-            .find(|c: char| c == '/' || c == ' ' || c == ')' || c == '"')
-            .unwrap_or(after.len());
+        let authority_end = after.find(['/', ' ', ')', '"']).unwrap_or(after.len());
         match after[..authority_end].rfind('@') {
             Some(user_end) => {
                 out.push_str("***");

@@ -669,7 +669,11 @@ pub fn remember_tools_refused(endpoint: &str) {
 /// "tool_choice is not supported", "does not support function calling").
 pub fn is_tools_refusal(error: &LlmError) -> bool {
     match error {
-        LlmError::Http { status, body, .. } if matches!(status, 400 | 422) => {
+        LlmError::Http {
+            status: 400 | 422,
+            body,
+            ..
+        } => {
             let body = body.to_ascii_lowercase();
             body.contains("tool") || body.contains("function")
         }
