@@ -562,6 +562,7 @@ impl HttpTransport {
                             provider: self.provider,
                             attempts,
                             status,
+                            body,
                         });
                     }
                     match retry_after {

@@ -89,7 +89,7 @@ impl Default for Timeouts {
 /// Everything that picks and sets up a model backend: what the command line's model flags
 /// give, in this layer's own terms (the CLI builds it; `llm/` names no CLI type). Keys are
 /// not here: they come from the environment only (or the base URL's user info).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct LlmConfig {
     pub backend: Backend,
     /// `None`: the provider's environment variable, else its default.
@@ -106,6 +106,23 @@ pub struct LlmConfig {
     /// OpenAI-compatible only: send the target's code as the predicted output of a
     /// whole-file code edit.
     pub predict: bool,
+}
+
+// Written by hand: the base URL may hold a key in its user info, and the extra body's values
+// are never shown (only its keys).
+impl std::fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("backend", &self.backend)
+            .field("base_url", &self.base_url.as_deref().map(http::redact_url))
+            .field("model", &self.model)
+            .field("time_scale", &self.time_scale)
+            .field("timeouts", &self.timeouts)
+            .field("tool_mode", &self.tool_mode)
+            .field("request", &self.request_settings())
+            .field("predict", &self.predict)
+            .finish()
+    }
 }
 
 impl LlmConfig {

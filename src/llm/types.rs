@@ -359,11 +359,13 @@ pub enum LlmError {
         status: u16,
         body: String,
     },
-    #[error("{provider} still failing after {attempts} attempts: last HTTP {status}")]
+    #[error("{provider} still failing after {attempts} attempts: last HTTP {status}: {body}")]
     RetriesExhausted {
         provider: &'static str,
         attempts: u32,
         status: u16,
+        /// The last answer's body (an excerpt), so the server's reason is not lost.
+        body: String,
     },
     #[error("the response stream was cut before it finished: {0}")]
     StreamCut(String),

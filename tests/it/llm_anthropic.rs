@@ -430,7 +430,12 @@ async fn server_errors_exhaust_the_default_three_attempts() {
             provider,
             attempts,
             status,
+            body,
         } => {
+            assert!(
+                body.contains("internal error"),
+                "the last answer's reason: {body}"
+            );
             assert_eq!(provider, "anthropic");
             assert_eq!(attempts, 3);
             assert_eq!(status, 500);

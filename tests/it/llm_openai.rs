@@ -353,7 +353,12 @@ async fn server_errors_exhaust_the_configured_attempts() {
             provider,
             attempts,
             status,
+            body,
         } => {
+            assert!(
+                body.contains("internal error"),
+                "the last answer's reason: {body}"
+            );
             assert_eq!(provider, "openai");
             assert_eq!(attempts, 3, "first attempt + max_retries 2");
             assert_eq!(status, 500);

@@ -189,3 +189,20 @@ fn answer_timing_counts_from_the_send_to_the_first_non_empty_delta() {
     assert!((answer.timing.total_ms - 100.0).abs() < 1e-6);
     assert!(!answer.timing.simulated);
 }
+
+#[test]
+fn the_backend_configuration_shows_no_key_and_no_extra_body_value() {
+    let config = editscope::llm::LlmConfig {
+        base_url: Some("http://user:sk-in-url@gpu:8000/v1".to_string()),
+        extra_body: serde_json::json!({"proxy_token": "tok-in-body"})
+            .as_object()
+            .cloned(),
+        ..editscope::llm::LlmConfig::default()
+    };
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("sk-in-url") && !shown.contains("tok-in-body"),
+        "{shown}"
+    );
+    assert!(shown.contains("proxy_token"), "the keys are shown: {shown}");
+}
