@@ -18,7 +18,7 @@ pub fn run(db: Option<&PathBuf>, args: AbArgs) -> anyhow::Result<()> {
     let a = Flags::parse(&args.a, base).context("--a")?;
     let b = Flags::parse(&args.b, base).context("--b")?;
     let options = args.engine.options()?;
-    let llm = crate::llm::from_args(&args.llm)?;
+    let llm = crate::llm::from_config(&args.llm.config()?)?;
     let runtime = super::command_runtime()?;
     // The events are not shown: the report is folded from the results.
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();

@@ -77,9 +77,84 @@ pub struct LlmArgs {
     /// Scale of the offline backend's simulated model time: 1 = modeled real time, 0 = instant.
     #[arg(long, default_value_t = 1.0, value_name = "X")]
     pub time_scale: f64,
-    /// Request timeout of real providers, in seconds.
-    #[arg(long, default_value_t = 120.0, value_name = "S")]
+    /// Total timeout of one call to a real provider, in seconds: from sending to the end of
+    /// the streamed answer.
+    #[arg(long, default_value_t = 600.0, value_name = "S")]
     pub timeout: f64,
+    /// Connect timeout of real providers, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "S")]
+    pub connect_timeout: f64,
+    /// Idle timeout of real providers, in seconds: no byte for this long (waiting for the
+    /// answer or between two pieces of the stream) ends the call.
+    #[arg(long, default_value_t = 120.0, value_name = "S")]
+    pub idle_timeout: f64,
+    /// How tool selection asks a real model: native tool calls, the JSON text format, or
+    /// auto (native, and JSON for a server that refuses tools).
+    #[arg(long, default_value = "auto", value_parser = ["native", "json", "auto"])]
+    pub tool_mode: String,
+    /// Output token limit sent to real providers (default: the server's; Anthropic 8192).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature sent to real providers.
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f64>,
+    /// A JSON object merged into every request body, e.g. '{"options":{"num_ctx":32768}}'.
+    #[arg(long, value_name = "JSON")]
+    pub extra_body: Option<String>,
+    /// The model's context window in tokens: a larger prompt is refused before sending.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub context_window: Option<u64>,
+    /// OpenAI-compatible only: send the scene's current code as the predicted output of a
+    /// whole-file code edit (`--edit-format whole`).
+    #[arg(long)]
+    pub predict: bool,
+}
+
+impl LlmArgs {
+    /// The backend configuration these flags give (the model layer takes no CLI types).
+    pub fn config(&self) -> anyhow::Result<crate::llm::LlmConfig> {
+        use anyhow::{Context as _, bail};
+        let seconds = |flag: &str, value: f64| {
+            std::time::Duration::try_from_secs_f64(value)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .with_context(|| format!("{flag} must be a positive number of seconds"))
+        };
+        let extra_body = match &self.extra_body {
+            None => None,
+            Some(text) => {
+                // The value is not quoted back: it may hold a token for a proxy.
+                let value: serde_json::Value = serde_json::from_str(text)
+                    .map_err(|e| anyhow::anyhow!("--extra-body is not valid JSON: {e}"))?;
+                match value {
+                    serde_json::Value::Object(object) => Some(object),
+                    _ => bail!("--extra-body must be a JSON object ({{...}})"),
+                }
+            }
+        };
+        if let Some(t) = self.temperature
+            && !(t.is_finite() && t >= 0.0)
+        {
+            bail!("--temperature must be a number of at least 0");
+        }
+        Ok(crate::llm::LlmConfig {
+            backend: crate::llm::Backend::parse(&self.llm).unwrap_or_default(),
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+            time_scale: self.time_scale,
+            timeouts: crate::llm::Timeouts {
+                connect: seconds("--connect-timeout", self.connect_timeout)?,
+                idle: seconds("--idle-timeout", self.idle_timeout)?,
+                total: seconds("--timeout", self.timeout)?,
+            },
+            tool_mode: crate::llm::ToolMode::parse(&self.tool_mode).unwrap_or_default(),
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            extra_body,
+            context_window: self.context_window.map(|n| n as usize),
+            predict: self.predict,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args, Default)]

@@ -19,7 +19,7 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
         Some(f) => Flags::parse(f, Flags::from_env())?,
         None => Flags::from_env(),
     };
-    let llm = crate::llm::from_args(&args.llm)?;
+    let llm = crate::llm::from_config(&args.llm.config()?)?;
     // Opened before the run: a file that cannot be a session is refused before any work.
     let mut recorder = match &args.record {
         Some(path) => {
@@ -138,8 +138,14 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
             ),
             None => println!("  {:<15} real {:>9.1} ms", "total", result.total_real_ms),
         }
+        // A provider that reported no usage got a local estimate: say so next to the figures.
+        let estimated = if result.model_calls.iter().any(|c| c.usage_estimated) {
+            " (estimated)"
+        } else {
+            ""
+        };
         println!(
-            "  context {} | tokens in {} (cached {}) out {}",
+            "  context {} | tokens in {} (cached {}) out {}{estimated}",
             result.context_path.as_deref().unwrap_or("-"),
             result.tokens.input,
             result.tokens.cached,

@@ -20,8 +20,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     }
     let options = args.engine.options()?;
     // Checked once before any work, so a bad backend setting fails before the first pass.
-    crate::llm::from_args(&args.llm)?;
-    let make_llm = || crate::llm::from_args(&args.llm);
+    let llm_config = args.llm.config()?;
+    crate::llm::from_config(&llm_config)?;
+    let make_llm = || crate::llm::from_config(&llm_config);
     let runtime = super::command_runtime()?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
     let cancel = super::cancel_on_ctrl_c(&runtime);

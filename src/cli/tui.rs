@@ -27,7 +27,8 @@ pub fn run(db: Option<&PathBuf>, args: TuiArgs) -> anyhow::Result<()> {
     store
         .get_project(&project)
         .with_context(|| format!("cannot open project '{project}' (see `editscope projects`)"))?;
-    let llm = crate::llm::from_args(&args.llm).context("setting up the model backend")?;
+    let llm =
+        crate::llm::from_config(&args.llm.config()?).context("setting up the model backend")?;
     let pipeline = Pipeline::new(
         store,
         ContextEngine::new(flags, args.engine.options()?),

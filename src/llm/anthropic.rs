@@ -10,14 +10,16 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::LlmClient;
-use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, ProviderEnv, StreamedAnswer};
+use super::http::{
+    self, AnswerBuilder, HttpSettings, HttpTransport, KeyHint, ProviderEnv, StreamedAnswer,
+};
 use super::semconv;
 use super::types::{
-    ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, ToolDecision,
-    ToolSelectionRequest, Usage,
+    ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, RequestSettings, ToolDecision,
+    ToolMode, ToolSelectionRequest, Usage,
 };
 use super::wire;
+use super::{LlmClient, LlmConfig};
 
 pub const PROVIDER: &str = semconv::PROVIDER_ANTHROPIC;
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -25,7 +27,8 @@ pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
 pub const API_KEY_VAR: &str = "ANTHROPIC_API_KEY";
 pub const BASE_URL_VAR: &str = "ANTHROPIC_BASE_URL";
 pub const API_VERSION: &str = "2023-06-01";
-/// Room for a whole scene file in the answer; the API requires a limit.
+/// The output limit sent without `--max-tokens` (the API requires one): room for a whole
+/// scene file in the answer.
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
 
 /// How Anthropic settings are named in the environment, and their defaults.
@@ -39,58 +42,70 @@ pub const ENV: ProviderEnv = ProviderEnv {
 /// Where and how to reach the Messages API.
 #[derive(Clone, PartialEq)]
 pub struct AnthropicConfig {
-    /// The API root that `/v1/messages` hangs off.
+    /// The API root that `/v1/messages` hangs off (given with or without `/v1`).
     pub base_url: String,
     pub model: String,
-    /// Needed unless the base URL is on this machine.
+    /// Optional for every host: without one no `x-api-key` header is sent.
     pub api_key: Option<String>,
+    /// The output token limit the API requires (`--max-tokens`, default
+    /// [`DEFAULT_MAX_TOKENS`]).
     pub max_tokens: u32,
-    /// Timeouts, and retries on 429 and 5xx (including 529 "overloaded").
+    /// Timeouts, caps, and retries on 429 and 5xx (including 529 "overloaded").
     pub http: HttpSettings,
+    /// Native tool calls, the JSON text format, or native with fallback.
+    pub tool_mode: ToolMode,
+    /// Temperature, extra body, context window (its `max_tokens` is ignored: the field above
+    /// holds the limit sent).
+    pub request: RequestSettings,
 }
 
 // Written by hand so that the key never reaches a log.
 impl fmt::Debug for AnthropicConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AnthropicConfig")
-            .field("base_url", &self.base_url)
+            .field("base_url", &http::redact_url(&self.base_url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("max_tokens", &self.max_tokens)
             .field("http", &self.http)
+            .field("tool_mode", &self.tool_mode)
+            .field("request", &self.request)
             .finish()
     }
 }
 
 impl AnthropicConfig {
-    /// A configuration with default limits, timeouts and retries and no key.
+    /// A configuration with default limits, timeouts and retries; a key in the URL's user
+    /// info becomes the key.
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        let (base_url, api_key) = http::split_credentials(&base_url.into());
         AnthropicConfig {
-            base_url: base_url.into(),
+            base_url,
             model: model.into(),
-            api_key: None,
+            api_key,
             max_tokens: DEFAULT_MAX_TOKENS,
             http: HttpSettings::default(),
+            tool_mode: ToolMode::default(),
+            request: RequestSettings::default(),
         }
     }
 
-    /// From the command line's `--base-url`, `--model` and `--timeout` and the environment:
-    /// `ANTHROPIC_API_KEY`, and `ANTHROPIC_BASE_URL` when no base URL was given.
-    pub fn from_env(base_url: Option<String>, model: Option<String>, timeout_s: f64) -> Self {
-        Self::from_lookup(base_url, model, timeout_s, |name| std::env::var(name).ok())
+    /// From the backend configuration and the environment: `ANTHROPIC_API_KEY`, and
+    /// `ANTHROPIC_BASE_URL` when no base URL was given. Predicted outputs are an OpenAI
+    /// feature: `predict` is ignored here.
+    pub fn from_config(config: &LlmConfig) -> Self {
+        Self::from_lookup(config, |name| std::env::var(name).ok())
     }
 
-    /// [`AnthropicConfig::from_env`] with the environment given as a function, for tests.
-    pub fn from_lookup(
-        base_url: Option<String>,
-        model: Option<String>,
-        timeout_s: f64,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Self {
-        let endpoint = ENV.resolve(base_url, model, lookup);
+    /// [`AnthropicConfig::from_config`] with the environment given as a function, for tests.
+    pub fn from_lookup(config: &LlmConfig, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let endpoint = ENV.resolve(config.base_url.clone(), config.model.clone(), lookup);
         AnthropicConfig {
             api_key: endpoint.api_key,
-            http: HttpSettings::with_timeout_secs(timeout_s),
+            max_tokens: config.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            http: config.http_settings(),
+            tool_mode: config.tool_mode,
+            request: config.request_settings(),
             ..AnthropicConfig::new(endpoint.base_url, endpoint.model)
         }
     }
@@ -106,12 +121,19 @@ pub struct AnthropicClient {
 }
 
 impl AnthropicClient {
-    /// Fails with [`LlmError::MissingKey`] when there is no key for a remote endpoint.
-    pub fn new(config: AnthropicConfig) -> Result<Self, LlmError> {
-        if config.api_key.is_none() && !http::is_local_base_url(&config.base_url) {
-            return Err(LlmError::MissingKey(API_KEY_VAR));
+    /// Keys are optional: a client without one sends no `x-api-key`, and a 401 then says to
+    /// set [`API_KEY_VAR`].
+    pub fn new(mut config: AnthropicConfig) -> Result<Self, LlmError> {
+        let (base_url, url_key) = http::split_credentials(&config.base_url);
+        config.base_url = http::anthropic_api_root(&base_url);
+        if config.api_key.is_none() {
+            config.api_key = url_key;
         }
-        let transport = HttpTransport::new(PROVIDER, config.http)?;
+        let key = KeyHint {
+            var: API_KEY_VAR,
+            sent: config.api_key.is_some(),
+        };
+        let transport = HttpTransport::new(PROVIDER, key, config.http)?;
         let url = http::endpoint_url(&config.base_url, "v1/messages");
         let headers = headers(&config, &url)?;
         Ok(AnthropicClient {
@@ -126,11 +148,26 @@ impl AnthropicClient {
         &self.config
     }
 
+    /// The endpoint requests go to (`{root}/v1/messages`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The JSON body of a streamed Messages call. The user turn is two blocks: the stable
     /// prefix, marked as the end of the cached prefix (which then covers the system prompt
     /// too), and the changing part, which is never cached. Empty blocks are left out because
     /// the API refuses them.
     pub fn request_body(&self, prompt: &ChatPrompt) -> Value {
+        self.body(prompt, false)
+    }
+
+    /// The body for stage 2 with native tool calls: the `select_tool` tool, forced. Tools
+    /// come first in the cached prefix's order and never change, so the cache still hits.
+    pub fn tool_request_body(&self, prompt: &ChatPrompt) -> Value {
+        self.body(prompt, true)
+    }
+
+    fn body(&self, prompt: &ChatPrompt, tools: bool) -> Value {
         let mut content = Vec::new();
         if !prompt.stable_prefix.is_empty() {
             content.push(json!({
@@ -151,31 +188,62 @@ impl AnthropicClient {
         if !prompt.system.is_empty() {
             body["system"] = json!([{"type": "text", "text": prompt.system}]);
         }
+        if tools {
+            body["tools"] = json!([{
+                "name": wire::SELECT_TOOL,
+                "description": wire::SELECT_TOOL_DESCRIPTION,
+                "input_schema": wire::decision_schema(),
+            }]);
+            body["tool_choice"] = json!({"type": "tool", "name": wire::SELECT_TOOL});
+        }
+        if let Some(temperature) = self.config.request.temperature {
+            body["temperature"] = json!(temperature);
+        }
+        self.config.request.merge_extra_body(&mut body);
         body
     }
 
-    /// Sends `prompt` and reads the streamed answer to `message_stop`.
-    pub async fn chat(&self, prompt: &ChatPrompt) -> Result<StreamedAnswer, LlmError> {
+    /// Sends `body` (built from `prompt`) and reads the streamed answer to `message_stop`. A
+    /// prompt over the context window is refused before sending; missing usage is estimated.
+    pub async fn chat(
+        &self,
+        prompt: &ChatPrompt,
+        body: &Value,
+    ) -> Result<StreamedAnswer, LlmError> {
+        http::check_context_window(prompt, self.config.request.context_window)?;
         let span = semconv::chat_span(PROVIDER, &self.config.model);
-        let result = self.stream_chat(prompt).instrument(span.clone()).await;
+        let result = self
+            .transport
+            .stream(
+                &self.url,
+                self.headers.clone(),
+                body,
+                "message_stop",
+                || {
+                    let mut reader = EventReader::default();
+                    move |answer: &mut AnswerBuilder, event: &Event, now: Instant| {
+                        reader.feed(answer, event, now)
+                    }
+                },
+            )
+            .instrument(span.clone())
+            .await
+            .map(|mut answer| {
+                answer.estimate_missing_usage(prompt);
+                answer
+            });
         semconv::record_outcome(&span, result.as_ref());
         result
     }
 
-    async fn stream_chat(&self, prompt: &ChatPrompt) -> Result<StreamedAnswer, LlmError> {
-        let body = self.request_body(prompt);
-        let start = self
-            .transport
-            .post_sse(&self.url, self.headers.clone(), &body)
-            .await?;
-        let mut reader = EventReader::default();
-        http::read_stream(
-            start.events,
-            AnswerBuilder::new(start.sent_at),
-            "message_stop",
-            move |answer, event, now| reader.feed(answer, event, now),
-        )
-        .await
+    /// Stage 2 in the text format.
+    async fn select_tool_json(
+        &self,
+        request: &ToolSelectionRequest,
+    ) -> Result<LlmResponse<ToolDecision>, LlmError> {
+        let prompt = wire::tool_selection_prompt(request);
+        let answer = self.chat(&prompt, &self.request_body(&prompt)).await?;
+        wire::tool_selection_response(answer, request, &self.config.model, &prompt)
     }
 }
 
@@ -188,7 +256,7 @@ fn headers(config: &AnthropicConfig, url: &str) -> Result<HeaderMap, LlmError> {
     );
     if let Some(key) = &config.api_key {
         let mut value = HeaderValue::from_str(key).map_err(|_| LlmError::Connect {
-            url: url.to_string(),
+            url: http::redact_url(url),
             detail: format!("{API_KEY_VAR} holds characters not allowed in an HTTP header"),
         })?;
         value.set_sensitive(true);
@@ -235,6 +303,7 @@ impl ProviderUsage {
             cached_input_tokens: self.cache_read_input_tokens,
             cache_creation_input_tokens: self.cache_creation_input_tokens,
             output_tokens: self.output_tokens,
+            estimated: false,
         }
     }
 }
@@ -277,15 +346,39 @@ impl EventReader {
                 }
             }
             "content_block_start" => {
-                let text = payload
-                    .pointer("/content_block/text")
-                    .and_then(Value::as_str);
-                answer.push_text(text.unwrap_or(""), now);
+                let block = payload.get("content_block").unwrap_or(&Value::Null);
+                let index = payload.get("index").and_then(Value::as_u64).unwrap_or(0);
+                if block.get("type").and_then(Value::as_str) == Some("tool_use") {
+                    let name = block.get("name").and_then(Value::as_str);
+                    answer.push_tool_call(index, Some(name.unwrap_or("")), "", now);
+                    // The API starts a streamed call with `input: {}` and sends the arguments
+                    // as input_json_delta; a server that sends them whole puts them here.
+                    if let Some(input) = block.get("input").and_then(Value::as_object)
+                        && !input.is_empty()
+                    {
+                        answer
+                            .set_initial_arguments(index, Value::Object(input.clone()).to_string());
+                    }
+                } else {
+                    answer.push_text(block.get("text").and_then(Value::as_str).unwrap_or(""), now);
+                }
             }
             "content_block_delta" => {
                 let delta = payload.get("delta").unwrap_or(&Value::Null);
-                if delta.get("type").and_then(Value::as_str) == Some("text_delta") {
-                    answer.push_text(delta.get("text").and_then(Value::as_str).unwrap_or(""), now);
+                let index = payload.get("index").and_then(Value::as_u64).unwrap_or(0);
+                match delta.get("type").and_then(Value::as_str) {
+                    Some("text_delta") => answer
+                        .push_text(delta.get("text").and_then(Value::as_str).unwrap_or(""), now),
+                    Some("input_json_delta") => answer.push_tool_call(
+                        index,
+                        None,
+                        delta
+                            .get("partial_json")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                        now,
+                    ),
+                    _ => {}
                 }
             }
             "message_delta" => {
@@ -365,9 +458,34 @@ impl LlmClient for AnthropicClient {
         request: &'a ToolSelectionRequest,
     ) -> BoxFuture<'a, Result<LlmResponse<ToolDecision>, LlmError>> {
         Box::pin(async move {
-            let prompt = wire::tool_selection_prompt(request);
-            let answer = self.chat(&prompt).await?;
-            wire::tool_selection_response(answer, request, &self.config.model, &prompt)
+            let native = match self.config.tool_mode {
+                ToolMode::Json => false,
+                ToolMode::Native => true,
+                ToolMode::Auto => !wire::tools_refused(&self.url),
+            };
+            if !native {
+                return self.select_tool_json(request).await;
+            }
+            let prompt = wire::native_tool_selection_prompt(request);
+            match self.chat(&prompt, &self.tool_request_body(&prompt)).await {
+                Ok(answer) => {
+                    wire::tool_selection_response(answer, request, &self.config.model, &prompt)
+                }
+                Err(error)
+                    if self.config.tool_mode == ToolMode::Auto
+                        && wire::is_tools_refusal(&error) =>
+                {
+                    tracing::warn!(
+                        provider = PROVIDER,
+                        endpoint = http::redact_url(&self.url).as_str(),
+                        %error,
+                        "the server refused tool calls; using the JSON text format from now on"
+                    );
+                    wire::remember_tools_refused(&self.url);
+                    self.select_tool_json(request).await
+                }
+                Err(error) => Err(error),
+            }
         })
     }
 
@@ -375,9 +493,10 @@ impl LlmClient for AnthropicClient {
         &'a self,
         request: &'a CodeEditRequest,
     ) -> BoxFuture<'a, Result<LlmResponse<CodeEdit>, LlmError>> {
+        // No predicted outputs: the Messages API has no such field (README says so).
         Box::pin(async move {
             let prompt = wire::code_edit_prompt(request);
-            let answer = self.chat(&prompt).await?;
+            let answer = self.chat(&prompt, &self.request_body(&prompt)).await?;
             wire::code_edit_response(answer, request, &self.config.model, &prompt)
         })
     }

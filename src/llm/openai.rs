@@ -12,14 +12,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::LlmClient;
-use super::http::{self, AnswerBuilder, HttpSettings, HttpTransport, ProviderEnv, StreamedAnswer};
+use super::http::{
+    self, AnswerBuilder, HttpSettings, HttpTransport, KeyHint, ProviderEnv, StreamedAnswer,
+};
 use super::semconv;
 use super::types::{
-    ChatPrompt, CodeEdit, CodeEditRequest, LlmError, LlmResponse, ToolDecision,
-    ToolSelectionRequest,
+    ChatPrompt, CodeEdit, CodeEditRequest, EditFormat, LlmError, LlmResponse, RequestSettings,
+    ToolDecision, ToolMode, ToolSelectionRequest,
 };
 use super::wire;
+use super::{LlmClient, LlmConfig};
 
 pub const PROVIDER: &str = semconv::PROVIDER_OPENAI;
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -38,58 +40,70 @@ pub const ENV: ProviderEnv = ProviderEnv {
 /// Where and how to reach an OpenAI-compatible endpoint.
 #[derive(Clone, PartialEq)]
 pub struct OpenAiConfig {
-    /// The API root that `/chat/completions` hangs off, e.g. `https://api.openai.com/v1` or
-    /// `http://localhost:11434/v1`.
+    /// The API root that `/chat/completions` hangs off, e.g. `https://api.openai.com/v1`,
+    /// `http://localhost:11434/v1` or `http://gpu:8000` (`/v1` is added to a bare host).
     pub base_url: String,
     pub model: String,
-    /// Needed unless the base URL is on this machine.
+    /// Optional for every host: without one no authorization header is sent.
     pub api_key: Option<String>,
-    /// Timeouts, and retries on 429 and 5xx.
+    /// Timeouts, caps, and retries on 429 and 5xx.
     pub http: HttpSettings,
+    /// Native tool calls, the JSON text format, or native with fallback.
+    pub tool_mode: ToolMode,
+    /// max_tokens, temperature, extra body, context window.
+    pub request: RequestSettings,
+    /// Send the target's code as `prediction` for a whole-file code edit.
+    pub predict: bool,
 }
 
 // Written by hand so that the key never reaches a log.
 impl fmt::Debug for OpenAiConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAiConfig")
-            .field("base_url", &self.base_url)
+            .field("base_url", &http::redact_url(&self.base_url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("http", &self.http)
+            .field("tool_mode", &self.tool_mode)
+            .field("request", &self.request)
+            .field("predict", &self.predict)
             .finish()
     }
 }
 
 impl OpenAiConfig {
-    /// A configuration with default timeouts and retries and no key.
+    /// A configuration with default timeouts, retries and settings; a key in the URL's user
+    /// info becomes the key.
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        let (base_url, api_key) = http::split_credentials(&base_url.into());
         OpenAiConfig {
-            base_url: base_url.into(),
+            base_url,
             model: model.into(),
-            api_key: None,
+            api_key,
             http: HttpSettings::default(),
+            tool_mode: ToolMode::default(),
+            request: RequestSettings::default(),
+            predict: false,
         }
     }
 
-    /// From the command line's `--base-url`, `--model` and `--timeout` and the environment:
-    /// `OPENAI_API_KEY`, and `OPENAI_BASE_URL` when no base URL was given.
-    pub fn from_env(base_url: Option<String>, model: Option<String>, timeout_s: f64) -> Self {
-        Self::from_lookup(base_url, model, timeout_s, |name| std::env::var(name).ok())
+    /// From the backend configuration and the environment: `OPENAI_API_KEY`, and
+    /// `OPENAI_BASE_URL` when no base URL was given.
+    pub fn from_config(config: &LlmConfig) -> Self {
+        Self::from_lookup(config, |name| std::env::var(name).ok())
     }
 
-    /// [`OpenAiConfig::from_env`] with the environment given as a function, for tests.
-    pub fn from_lookup(
-        base_url: Option<String>,
-        model: Option<String>,
-        timeout_s: f64,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Self {
-        let endpoint = ENV.resolve(base_url, model, lookup);
+    /// [`OpenAiConfig::from_config`] with the environment given as a function, for tests.
+    pub fn from_lookup(config: &LlmConfig, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let endpoint = ENV.resolve(config.base_url.clone(), config.model.clone(), lookup);
         OpenAiConfig {
             base_url: endpoint.base_url,
             model: endpoint.model,
             api_key: endpoint.api_key,
-            http: HttpSettings::with_timeout_secs(timeout_s),
+            http: config.http_settings(),
+            tool_mode: config.tool_mode,
+            request: config.request_settings(),
+            predict: config.predict,
         }
     }
 }
@@ -104,12 +118,19 @@ pub struct OpenAiClient {
 }
 
 impl OpenAiClient {
-    /// Fails with [`LlmError::MissingKey`] when there is no key for a remote endpoint.
-    pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
-        if config.api_key.is_none() && !http::is_local_base_url(&config.base_url) {
-            return Err(LlmError::MissingKey(API_KEY_VAR));
+    /// Keys are optional: a client without one sends no authorization header, and a 401
+    /// then says to set [`API_KEY_VAR`].
+    pub fn new(mut config: OpenAiConfig) -> Result<Self, LlmError> {
+        let (base_url, url_key) = http::split_credentials(&config.base_url);
+        config.base_url = http::openai_api_root(&base_url);
+        if config.api_key.is_none() {
+            config.api_key = url_key;
         }
-        let transport = HttpTransport::new(PROVIDER, config.http)?;
+        let key = KeyHint {
+            var: API_KEY_VAR,
+            sent: config.api_key.is_some(),
+        };
+        let transport = HttpTransport::new(PROVIDER, key, config.http)?;
         let url = http::endpoint_url(&config.base_url, "chat/completions");
         let headers = headers(&config, &url)?;
         Ok(OpenAiClient {
@@ -124,15 +145,30 @@ impl OpenAiClient {
         &self.config
     }
 
-    /// The JSON body of a streamed chat completion: system message, then one user message with
-    /// the stable prefix first, so the provider's automatic prefix cache can hit.
+    /// The endpoint requests go to (`{root}/chat/completions`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The JSON body of a streamed chat completion in the text format: system message, then
+    /// one user message with the stable prefix first, so the provider's automatic prefix
+    /// cache can hit.
     pub fn request_body(&self, prompt: &ChatPrompt) -> Value {
+        self.body(prompt, false, None)
+    }
+
+    /// The body for stage 2 with native tool calls: the `select_tool` function, forced.
+    pub fn tool_request_body(&self, prompt: &ChatPrompt) -> Value {
+        self.body(prompt, true, None)
+    }
+
+    fn body(&self, prompt: &ChatPrompt, tools: bool, prediction: Option<&str>) -> Value {
         let user = [prompt.stable_prefix.as_str(), prompt.variable.as_str()]
             .into_iter()
             .filter(|part| !part.is_empty())
             .collect::<Vec<_>>()
             .join("\n\n");
-        json!({
+        let mut body = json!({
             "model": self.config.model,
             "stream": true,
             "stream_options": {"include_usage": true},
@@ -140,30 +176,68 @@ impl OpenAiClient {
                 {"role": "system", "content": prompt.system},
                 {"role": "user", "content": user},
             ],
-        })
+        });
+        if tools {
+            body["tools"] = json!([{
+                "type": "function",
+                "function": {
+                    "name": wire::SELECT_TOOL,
+                    "description": wire::SELECT_TOOL_DESCRIPTION,
+                    "parameters": wire::decision_schema(),
+                },
+            }]);
+            body["tool_choice"] =
+                json!({"type": "function", "function": {"name": wire::SELECT_TOOL}});
+        }
+        if let Some(code) = prediction {
+            body["prediction"] = json!({"type": "content", "content": code});
+        }
+        if let Some(max_tokens) = self.config.request.max_tokens {
+            body["max_tokens"] = json!(max_tokens);
+        }
+        if let Some(temperature) = self.config.request.temperature {
+            body["temperature"] = json!(temperature);
+        }
+        self.config.request.merge_extra_body(&mut body);
+        body
     }
 
-    /// Sends `prompt` and reads the streamed answer to its end.
-    pub async fn chat(&self, prompt: &ChatPrompt) -> Result<StreamedAnswer, LlmError> {
+    /// Sends `body` (built from `prompt`) and reads the streamed answer to its end. A prompt
+    /// over the context window is refused before sending; missing usage is estimated.
+    pub async fn chat(
+        &self,
+        prompt: &ChatPrompt,
+        body: &Value,
+    ) -> Result<StreamedAnswer, LlmError> {
+        http::check_context_window(prompt, self.config.request.context_window)?;
         let span = semconv::chat_span(PROVIDER, &self.config.model);
-        let result = self.stream_chat(prompt).instrument(span.clone()).await;
+        let result = self
+            .transport
+            .stream(
+                &self.url,
+                self.headers.clone(),
+                body,
+                "data: [DONE]",
+                || feed_event,
+            )
+            .instrument(span.clone())
+            .await
+            .map(|mut answer| {
+                answer.estimate_missing_usage(prompt);
+                answer
+            });
         semconv::record_outcome(&span, result.as_ref());
         result
     }
 
-    async fn stream_chat(&self, prompt: &ChatPrompt) -> Result<StreamedAnswer, LlmError> {
-        let body = self.request_body(prompt);
-        let start = self
-            .transport
-            .post_sse(&self.url, self.headers.clone(), &body)
-            .await?;
-        http::read_stream(
-            start.events,
-            AnswerBuilder::new(start.sent_at),
-            "data: [DONE]",
-            feed_event,
-        )
-        .await
+    /// Stage 2 in the text format.
+    async fn select_tool_json(
+        &self,
+        request: &ToolSelectionRequest,
+    ) -> Result<LlmResponse<ToolDecision>, LlmError> {
+        let prompt = wire::tool_selection_prompt(request);
+        let answer = self.chat(&prompt, &self.request_body(&prompt)).await?;
+        wire::tool_selection_response(answer, request, &self.config.model, &prompt)
     }
 }
 
@@ -173,7 +247,7 @@ fn headers(config: &OpenAiConfig, url: &str) -> Result<HeaderMap, LlmError> {
     if let Some(key) = &config.api_key {
         let mut value =
             HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| LlmError::Connect {
-                url: url.to_string(),
+                url: http::redact_url(url),
                 detail: format!("{API_KEY_VAR} holds characters not allowed in an HTTP header"),
             })?;
         value.set_sensitive(true);
@@ -207,6 +281,27 @@ struct ChunkChoice {
 struct Delta {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCallDelta>>,
+}
+
+/// A piece of a streamed tool call: the name in the first piece, the arguments in pieces.
+#[derive(Debug, Deserialize)]
+struct ToolCallDelta {
+    /// Which call the piece belongs to; servers that stream one call may leave it out.
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(default)]
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionDelta {
+    #[serde(default)]
+    name: Option<String>,
+    /// A string as OpenAI sends it; some servers send the object itself.
+    #[serde(default)]
+    arguments: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +344,26 @@ pub fn feed_event(
     if let Some(choice) = chunk.choices.first() {
         if let Some(content) = choice.delta.as_ref().and_then(|d| d.content.as_deref()) {
             answer.push_text(content, now);
+        }
+        for call in choice
+            .delta
+            .as_ref()
+            .and_then(|d| d.tool_calls.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            let function = call.function.as_ref();
+            let arguments = match function.and_then(|f| f.arguments.as_ref()) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(piece)) => piece.clone(),
+                Some(whole) => whole.to_string(),
+            };
+            answer.push_tool_call(
+                call.index.unwrap_or(0),
+                function.and_then(|f| f.name.as_deref()),
+                &arguments,
+                now,
+            );
         }
         if let Some(reason) = &choice.finish_reason {
             answer.finish_reason = Some(reason.clone());
@@ -307,9 +422,34 @@ impl LlmClient for OpenAiClient {
         request: &'a ToolSelectionRequest,
     ) -> BoxFuture<'a, Result<LlmResponse<ToolDecision>, LlmError>> {
         Box::pin(async move {
-            let prompt = wire::tool_selection_prompt(request);
-            let answer = self.chat(&prompt).await?;
-            wire::tool_selection_response(answer, request, &self.config.model, &prompt)
+            let native = match self.config.tool_mode {
+                ToolMode::Json => false,
+                ToolMode::Native => true,
+                ToolMode::Auto => !wire::tools_refused(&self.url),
+            };
+            if !native {
+                return self.select_tool_json(request).await;
+            }
+            let prompt = wire::native_tool_selection_prompt(request);
+            match self.chat(&prompt, &self.tool_request_body(&prompt)).await {
+                Ok(answer) => {
+                    wire::tool_selection_response(answer, request, &self.config.model, &prompt)
+                }
+                Err(error)
+                    if self.config.tool_mode == ToolMode::Auto
+                        && wire::is_tools_refusal(&error) =>
+                {
+                    tracing::warn!(
+                        provider = PROVIDER,
+                        endpoint = http::redact_url(&self.url).as_str(),
+                        %error,
+                        "the server refused tool calls; using the JSON text format from now on"
+                    );
+                    wire::remember_tools_refused(&self.url);
+                    self.select_tool_json(request).await
+                }
+                Err(error) => Err(error),
+            }
         })
     }
 
@@ -319,7 +459,14 @@ impl LlmClient for OpenAiClient {
     ) -> BoxFuture<'a, Result<LlmResponse<CodeEdit>, LlmError>> {
         Box::pin(async move {
             let prompt = wire::code_edit_prompt(request);
-            let answer = self.chat(&prompt).await?;
+            // Predicted outputs only make sense when the answer is the whole file, most of
+            // which is the old code; a diff answer shares little with it.
+            let prediction = match (self.config.predict, request.edit_format, &request.target) {
+                (true, EditFormat::Whole, Some(target)) => Some(target.code.as_str()),
+                _ => None,
+            };
+            let body = self.body(&prompt, false, prediction);
+            let answer = self.chat(&prompt, &body).await?;
             wire::code_edit_response(answer, request, &self.config.model, &prompt)
         })
     }

@@ -182,9 +182,14 @@ pub fn error_type(error: &LlmError) -> String {
         LlmError::MissingKey(_) => "missing_key".to_string(),
         LlmError::Connect { .. } => "connect".to_string(),
         LlmError::Timeout { .. } => "timeout".to_string(),
-        LlmError::Http { status, .. } | LlmError::RetriesExhausted { status, .. } => {
-            status.to_string()
-        }
+        LlmError::Http { status, .. }
+        | LlmError::RetriesExhausted { status, .. }
+        | LlmError::Unauthorized { status, .. }
+        | LlmError::Quota { status, .. }
+        | LlmError::RetryTooLate { status, .. } => status.to_string(),
+        LlmError::PromptTooLarge { .. } => "context_window".to_string(),
+        LlmError::IdleTimeout { .. } => "idle_timeout".to_string(),
+        LlmError::TooLarge { .. } => "too_large".to_string(),
         LlmError::StreamCut(_) => "stream_cut".to_string(),
         LlmError::Malformed { .. } => "malformed".to_string(),
         LlmError::InvalidCode(_) => "invalid_code".to_string(),

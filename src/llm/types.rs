@@ -222,14 +222,53 @@ pub struct Usage {
     /// Input tokens written to the provider's prompt cache (Anthropic).
     pub cache_creation_input_tokens: u64,
     pub output_tokens: u64,
+    /// The provider reported no usage: the counts are editscope's own estimate with the
+    /// local tokenizer (`crate::context::tokens`), labelled `estimated` wherever shown.
+    #[serde(default)]
+    pub estimated: bool,
 }
 
 impl Usage {
+    /// Adds `other`'s counts; a sum with any estimated part is itself an estimate.
     pub fn add(&mut self, other: &Usage) {
         self.input_tokens += other.input_tokens;
         self.cached_input_tokens += other.cached_input_tokens;
         self.cache_creation_input_tokens += other.cache_creation_input_tokens;
         self.output_tokens += other.output_tokens;
+        self.estimated |= other.estimated;
+    }
+}
+
+/// How stage 2 asks a real model for its decision (DESIGN.md 7, `--tool-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolMode {
+    /// The provider's tool calling: one function `select_tool` whose arguments are the decision.
+    Native,
+    /// The decision as one JSON object in the answer's text.
+    Json,
+    /// Native, and the JSON text format for an endpoint that refused tools with a 400 that
+    /// says so (remembered per endpoint for the life of the process).
+    #[default]
+    Auto,
+}
+
+impl ToolMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolMode::Native => "native",
+            ToolMode::Json => "json",
+            ToolMode::Auto => "auto",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ToolMode> {
+        match name {
+            "native" => Some(ToolMode::Native),
+            "json" => Some(ToolMode::Json),
+            "auto" => Some(ToolMode::Auto),
+            _ => None,
+        }
     }
 }
 
@@ -256,14 +295,63 @@ pub struct LlmResponse<T> {
     pub prefix_stable_share: f64,
 }
 
+/// The words of [`LlmError::PromptTooLarge`]'s message that tell a run's error text (all the
+/// dashboard keeps of a failed run) was a context window refusal.
+pub const CONTEXT_WINDOW_REFUSAL: &str = "more than the model's context window";
+
 /// Why a backend call failed. Each variant says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     #[error("no API key: set {0} in the environment")]
     MissingKey(&'static str),
+    /// 401/403: the key is missing or wrong. Keys are optional for every host, so this is
+    /// where a missing one shows.
+    #[error("{provider} refused the request (HTTP {status}): {body}; {hint}")]
+    Unauthorized {
+        provider: &'static str,
+        status: u16,
+        body: String,
+        /// What to do: set the key variable, or check it.
+        hint: String,
+    },
+    /// A quota or billing error (OpenAI 429 `insufficient_quota`, Anthropic `billing_error`):
+    /// waiting does not help, so it is never retried; the server's message is shown in full.
+    #[error("{provider} refused the request for quota or billing (HTTP {status}): {body}")]
+    Quota {
+        provider: &'static str,
+        status: u16,
+        body: String,
+    },
+    /// The server asked to retry later than we are willing to wait.
+    #[error(
+        "{provider} answered HTTP {status} and asked to retry in {wait_s:.0} s, longer than the \
+         {max_s:.0} s editscope waits: {body}"
+    )]
+    RetryTooLate {
+        provider: &'static str,
+        status: u16,
+        wait_s: f64,
+        max_s: f64,
+        body: String,
+    },
+    /// The prompt is larger than `--context-window`: refused before sending, since a server
+    /// such as Ollama would silently cut it from the front (the instructions first).
+    /// (Its message contains [`CONTEXT_WINDOW_REFUSAL`], which the dashboard looks for.)
+    #[error(
+        "the prompt is {tokens} tokens, more than the model's context window of {window} tokens \
+         (counted locally; not sent)"
+    )]
+    PromptTooLarge { tokens: usize, window: usize },
+    /// No byte arrived for the idle timeout (a stalled server or stream).
+    #[error("the model sent nothing for {seconds:.1} s (idle timeout)")]
+    IdleTimeout { seconds: f64 },
+    /// The body grew past its byte cap (an endless or runaway stream): cut, nothing used.
+    #[error("the response stream passed the {limit_bytes}-byte cap and was cut; nothing was used")]
+    TooLarge { limit_bytes: usize },
     #[error("cannot connect to {url}: {detail}")]
     Connect { url: String, detail: String },
-    #[error("the model did not answer within {seconds:.1} s (timeout)")]
+    /// The total timeout: the whole call, from sending to the end of the stream.
+    #[error("the model did not finish within {seconds:.1} s (total timeout)")]
     Timeout { seconds: f64 },
     #[error("{provider} answered HTTP {status}: {body}")]
     Http {
@@ -271,11 +359,13 @@ pub enum LlmError {
         status: u16,
         body: String,
     },
-    #[error("{provider} still failing after {attempts} attempts: last HTTP {status}")]
+    #[error("{provider} still failing after {attempts} attempts: last HTTP {status}: {body}")]
     RetriesExhausted {
         provider: &'static str,
         attempts: u32,
         status: u16,
+        /// The last answer's body (an excerpt), so the server's reason is not lost.
+        body: String,
     },
     #[error("the response stream was cut before it finished: {0}")]
     StreamCut(String),
@@ -285,4 +375,64 @@ pub enum LlmError {
     InvalidCode(String),
     #[error("cancelled")]
     Cancelled,
+}
+
+/// Request fields a real client adds to every call (`--max-tokens`, `--temperature`,
+/// `--extra-body`, `--context-window`).
+#[derive(Clone, PartialEq, Default)]
+pub struct RequestSettings {
+    /// Output token limit; `None` leaves the server's default (Anthropic requires one and uses
+    /// its documented default then).
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+    /// Merged into the JSON body last (objects merged key by key, anything else replaced),
+    /// e.g. `{"options": {"num_ctx": 32768}}` for Ollama.
+    pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The model's context window in tokens: a larger prompt (counted locally) is refused
+    /// before sending with [`LlmError::PromptTooLarge`].
+    pub context_window: Option<usize>,
+}
+
+// Written by hand: the extra body's values may hold anything (a token for a proxy), so only
+// its keys are shown.
+impl std::fmt::Debug for RequestSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestSettings")
+            .field("max_tokens", &self.max_tokens)
+            .field("temperature", &self.temperature)
+            .field(
+                "extra_body_keys",
+                &self
+                    .extra_body
+                    .as_ref()
+                    .map(|extra| extra.keys().cloned().collect::<Vec<_>>()),
+            )
+            .field("context_window", &self.context_window)
+            .finish()
+    }
+}
+
+impl RequestSettings {
+    /// Merges the extra body into `body`: objects key by key (so `{"options": {...}}` adds to
+    /// options already there), any other value replaces what the client put.
+    pub fn merge_extra_body(&self, body: &mut serde_json::Value) {
+        fn merge(into: &mut serde_json::Value, from: &serde_json::Value) {
+            match (into, from) {
+                (serde_json::Value::Object(into), serde_json::Value::Object(from)) => {
+                    for (key, value) in from {
+                        match into.get_mut(key) {
+                            Some(existing) => merge(existing, value),
+                            None => {
+                                into.insert(key.clone(), value.clone());
+                            }
+                        }
+                    }
+                }
+                (into, from) => *into = from.clone(),
+            }
+        }
+        if let Some(extra) = &self.extra_body {
+            merge(body, &serde_json::Value::Object(extra.clone()));
+        }
+    }
 }

@@ -35,6 +35,54 @@ pub const TOOL_SELECTION_INSTRUCTIONS: &str = r#"Answer with exactly one JSON ob
  "reasoning": "<one short sentence>"}
 target_scene_id is null only for addScene. When the request is ambiguous or names a scene that does not exist, answer "tool": null with a clarification question."#;
 
+/// The function stage 2 calls in the providers' tool calling (DESIGN.md 7).
+pub const SELECT_TOOL: &str = "select_tool";
+
+/// What the `select_tool` function is for, as the model reads it.
+pub const SELECT_TOOL_DESCRIPTION: &str = "Record the decision for the user's edit request: the tool to run and its target scene, or a clarification question.";
+
+/// Output format for stage 2 with native tool calls, appended to the stage's system prompt.
+pub const NATIVE_TOOL_SELECTION_INSTRUCTIONS: &str = r#"Answer by calling the select_tool function once, with:
+tool: "addScene" | "editScene" | "deleteScene" | "trimScene" | "changeDuration" | null,
+target_scene_id: the id of the scene to change, from the scene list (null only for addScene),
+args: the tool arguments, e.g. {"duration_frames": 90} for changeDuration,
+clarification: a question for the user, or null,
+reasoning: one short sentence.
+When the request is ambiguous or names a scene that does not exist, call it with tool null and a clarification question."#;
+
+/// The JSON schema of `select_tool`'s arguments: the decision object of the text format.
+pub fn decision_schema() -> Value {
+    let tools: Vec<Value> = Tool::ALL
+        .iter()
+        .map(|tool| Value::String(tool.as_str().to_string()))
+        .chain([Value::Null])
+        .collect();
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "tool": {
+                "type": ["string", "null"],
+                "enum": tools,
+                "description": "The tool to run; null to ask a clarification question."
+            },
+            "target_scene_id": {
+                "type": ["string", "null"],
+                "description": "Id of the scene to change, from the scene list; null only for addScene."
+            },
+            "args": {
+                "type": "object",
+                "description": "Tool arguments, e.g. {\"duration_frames\": 90} for changeDuration."
+            },
+            "clarification": {
+                "type": ["string", "null"],
+                "description": "A question for the user when the request is ambiguous."
+            },
+            "reasoning": {"type": "string", "description": "One short sentence."}
+        },
+        "required": ["tool", "target_scene_id", "args", "clarification", "reasoning"]
+    })
+}
+
 /// Output format for stage 3, appended to the stage's system prompt.
 pub const CODE_EDIT_INSTRUCTIONS: &str = r#"Answer in this format:
 1. One line summarising the change.
@@ -60,6 +108,15 @@ pub fn tool_selection_prompt(request: &ToolSelectionRequest) -> ChatPrompt {
     }
 }
 
+/// The prompt sent for stage 2 with native tool calls: the function call asked for instead of
+/// a JSON answer.
+pub fn native_tool_selection_prompt(request: &ToolSelectionRequest) -> ChatPrompt {
+    ChatPrompt {
+        system: with_instructions(&request.prompt.system, NATIVE_TOOL_SELECTION_INSTRUCTIONS),
+        ..request.prompt.clone()
+    }
+}
+
 /// The prompt sent for stage 3, like [`tool_selection_prompt`].
 pub fn code_edit_prompt(request: &CodeEditRequest) -> ChatPrompt {
     ChatPrompt {
@@ -76,7 +133,18 @@ pub fn tool_selection_response(
     sent_prompt: &ChatPrompt,
 ) -> Result<LlmResponse<ToolDecision>, LlmError> {
     reject_truncated(answer.finish_reason.as_deref(), TOOL_SELECTION)?;
-    let decision = resolve_target(parse_tool_decision(&answer.text)?, &request.scenes)?;
+    // A tool call wins; a model that answered in text instead (native mode asked, a small
+    // model ignored it) is read as the text format. Both go through the same validation.
+    let call = answer
+        .tool_calls
+        .iter()
+        .find(|call| call.name == SELECT_TOOL)
+        .or_else(|| answer.tool_calls.first());
+    let decision = match call {
+        Some(call) => parse_tool_arguments(call.arguments_text())?,
+        None => parse_tool_decision(&answer.text)?,
+    };
+    let decision = resolve_target(decision, &request.scenes)?;
     Ok(answer.into_response(decision, configured_model, sent_prompt))
 }
 
@@ -190,6 +258,44 @@ pub fn parse_tool_decision(text: &str) -> Result<ToolDecision, LlmError> {
             format!("expected one JSON object, got {}", quote(text)),
         )
     })?;
+    decision_from_object(&object, text)
+}
+
+/// Reads the arguments of a `select_tool` call: one JSON object (some servers encode it
+/// twice, as a JSON string holding the object), validated like the text format.
+pub fn parse_tool_arguments(arguments: &str) -> Result<ToolDecision, LlmError> {
+    let object = match serde_json::from_str::<Value>(arguments.trim()) {
+        Ok(Value::Object(object)) => object,
+        Ok(Value::String(inner)) => match serde_json::from_str::<Value>(&inner) {
+            Ok(Value::Object(object)) => object,
+            _ => {
+                return Err(malformed(
+                    TOOL_SELECTION,
+                    format!(
+                        "the select_tool arguments are not an object: {}",
+                        quote(arguments)
+                    ),
+                ));
+            }
+        },
+        _ => {
+            return Err(malformed(
+                TOOL_SELECTION,
+                format!(
+                    "the select_tool arguments are not one JSON object: {}",
+                    quote(arguments)
+                ),
+            ));
+        }
+    };
+    decision_from_object(&object, arguments)
+}
+
+/// Validates a decision object (`text` is what error messages quote).
+pub fn decision_from_object(
+    object: &Map<String, Value>,
+    text: &str,
+) -> Result<ToolDecision, LlmError> {
     let tool_value = object.get("tool").ok_or_else(|| {
         malformed(
             TOOL_SELECTION,
@@ -534,4 +640,43 @@ pub fn parse_code_edit(text: &str, request: &CodeEditRequest) -> Result<CodeEdit
         duration_frames,
         scene_name,
     })
+}
+
+/// Endpoints that refused native tool calls in this process (`--tool-mode auto`): their next
+/// tool selections go straight to the JSON text format.
+fn refused_endpoints() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static REFUSED: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    REFUSED.get_or_init(Default::default)
+}
+
+/// Whether `endpoint` refused native tool calls before, in this process.
+pub fn tools_refused(endpoint: &str) -> bool {
+    refused_endpoints()
+        .lock()
+        .map(|set| set.contains(endpoint))
+        .unwrap_or(false)
+}
+
+/// Remembers that `endpoint` refused native tool calls, for the life of the process.
+pub fn remember_tools_refused(endpoint: &str) {
+    if let Ok(mut set) = refused_endpoints().lock() {
+        set.insert(endpoint.to_string());
+    }
+}
+
+/// Whether an error is a server refusing tool calling: a 400 (or 422, as some validating
+/// servers answer) whose body speaks of tools or functions ("tools not supported",
+/// "tool_choice is not supported", "does not support function calling").
+pub fn is_tools_refusal(error: &LlmError) -> bool {
+    match error {
+        LlmError::Http {
+            status: 400 | 422,
+            body,
+            ..
+        } => {
+            let body = body.to_ascii_lowercase();
+            body.contains("tool") || body.contains("function")
+        }
+        _ => false,
+    }
 }

@@ -87,7 +87,7 @@ impl ModelCall {
             input_tokens: usage.input_tokens,
             cached_tokens: usage.cached_input_tokens,
             output_tokens: usage.output_tokens,
-            usage_estimated: false,
+            usage_estimated: usage.estimated,
             simulated: timing.simulated,
             model: model.to_string(),
             prefix_divergence: None,

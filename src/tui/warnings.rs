@@ -68,6 +68,17 @@ pub fn collect(state: &AppState) -> Vec<Warning> {
             ),
         });
     }
+    if let Some(last) = state.history.last()
+        && let Some(error) = &last.error
+        && error.contains(crate::llm::CONTEXT_WINDOW_REFUSAL)
+    {
+        out.push(Warning {
+            severity: Severity::Warn,
+            text: "prompt larger than the model's context window: not sent (raise \
+                   --context-window if the model takes more, or use a smaller context)"
+                .to_string(),
+        });
+    }
     let served = counters.hits + counters.incremental_updates;
     let builds = served + counters.misses;
     if state.flags.cache && builds >= MIN_BUILDS_FOR_HIT_RATE && counters.hit_rate() < 0.5 {

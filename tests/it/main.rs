@@ -12,6 +12,7 @@ mod freshness;
 mod generator;
 mod learning;
 mod llm_anthropic;
+mod llm_cli;
 mod llm_openai;
 mod memory;
 mod offline_backend;

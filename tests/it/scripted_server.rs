@@ -17,6 +17,11 @@ use tokio::net::{TcpListener, TcpStream};
 pub enum Step {
     Send(String),
     Pause(Duration),
+    /// Send `frame` `times` times, or forever (`None`): a runaway or endless body.
+    Repeat {
+        frame: String,
+        times: Option<usize>,
+    },
     /// Abort the body: the client sees the connection break mid-stream.
     Cut,
 }
@@ -32,6 +37,12 @@ pub enum Reply {
     },
     /// Answer nothing for this long.
     Hang(Duration),
+    /// Any status with extra headers and a chunked body streamed in steps.
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        steps: Vec<Step>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +158,33 @@ async fn read_request(stream: &mut TcpStream) -> Option<Captured> {
     })
 }
 
+/// Writes `steps` as a chunked body, then its end (unless a step cuts it).
+async fn write_chunked(stream: &mut TcpStream, steps: Vec<Step>) -> std::io::Result<()> {
+    for step in steps {
+        match step {
+            Step::Send(frame) => {
+                let chunk = format!("{:x}\r\n{frame}\r\n", frame.len());
+                stream.write_all(chunk.as_bytes()).await?;
+                stream.flush().await?;
+            }
+            Step::Pause(duration) => tokio::time::sleep(duration).await,
+            Step::Repeat { frame, times } => {
+                let chunk = format!("{:x}\r\n{frame}\r\n", frame.len());
+                let mut sent = 0;
+                while times.is_none_or(|times| sent < times) {
+                    // The client hanging up ends an endless body.
+                    stream.write_all(chunk.as_bytes()).await?;
+                    sent += 1;
+                }
+                stream.flush().await?;
+            }
+            // Closing without the terminating chunk: the body breaks mid-stream.
+            Step::Cut => return stream.shutdown().await,
+        }
+    }
+    stream.write_all(b"0\r\n\r\n").await
+}
+
 async fn answer(stream: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
     match reply {
         Reply::Sse(steps) => {
@@ -156,19 +194,24 @@ async fn answer(stream: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
                       transfer-encoding: chunked\r\nconnection: close\r\n\r\n",
                 )
                 .await?;
-            for step in steps {
-                match step {
-                    Step::Send(frame) => {
-                        let chunk = format!("{:x}\r\n{frame}\r\n", frame.len());
-                        stream.write_all(chunk.as_bytes()).await?;
-                        stream.flush().await?;
-                    }
-                    Step::Pause(duration) => tokio::time::sleep(duration).await,
-                    // Closing without the terminating chunk: the body breaks mid-stream.
-                    Step::Cut => return stream.shutdown().await,
-                }
+            write_chunked(stream, steps).await?;
+        }
+        Reply::Full {
+            status,
+            headers,
+            steps,
+        } => {
+            let reason = StatusCode::from_u16(status)
+                .ok()
+                .and_then(|code| code.canonical_reason())
+                .unwrap_or("Status");
+            let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
             }
-            stream.write_all(b"0\r\n\r\n").await?;
+            head.push_str("transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
+            stream.write_all(head.as_bytes()).await?;
+            write_chunked(stream, steps).await?;
         }
         Reply::Status {
             status,

@@ -1701,4 +1701,70 @@ fn stages_show_each_calls_first_token_and_the_cache_panel_where_the_prefix_diffe
     assert!(text.contains("differs at token 1,432"), "{text}");
     assert!(text.contains("in scene_list, code_edit"), "{text}");
     assert!(text.contains("cached 1,280 of 3,100"), "{text}");
+    assert!(!text.contains("estimated"), "{text}");
+}
+
+#[test]
+fn stages_label_estimated_usage() {
+    let mut state = sample_state();
+    let mut result = edit_result(
+        "make the title red in scene 3",
+        Flags::OPTIMIZED,
+        Outcome::Applied,
+        vec![timing(Stage::ToolSelection, 300.0, None)],
+    );
+    result.model_calls = vec![editscope::pipeline::ModelCall {
+        stage: Stage::ToolSelection,
+        ttft_ms: 120.0,
+        output_tokens_per_s: None,
+        input_tokens: 2_000,
+        cached_tokens: 0,
+        output_tokens: 40,
+        usage_estimated: true,
+        simulated: false,
+        model: "llama3".into(),
+        prefix_divergence: None,
+    }];
+    feed_run(&mut state, 3, Flags::OPTIMIZED, result, Instant::now());
+    let text = screen(&render(&state, 160, 48));
+    assert!(text.contains("2,000 in / 40 out estimated"), "{text}");
+}
+
+#[test]
+fn a_run_refused_for_the_context_window_raises_a_warning() {
+    let mut state = sample_state();
+    let mut result = edit_result(
+        "make it pop",
+        Flags::OPTIMIZED,
+        Outcome::Failed,
+        vec![timing(Stage::Context, 1.0, Some(1.0))],
+    );
+    let refusal = editscope::llm::LlmError::PromptTooLarge {
+        tokens: 40_000,
+        window: 8_192,
+    };
+    result.error = Some(format!("model call failed: {refusal}"));
+    feed_run(
+        &mut state,
+        3,
+        Flags::OPTIMIZED,
+        result.clone(),
+        Instant::now(),
+    );
+    let warnings = editscope::tui::warnings::collect(&state);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.text.contains("larger than the model's context window")),
+        "{warnings:?}"
+    );
+    // Another failure is not called a context window refusal.
+    let mut other = sample_state();
+    result.error = Some("model call failed: cancelled".into());
+    feed_run(&mut other, 3, Flags::OPTIMIZED, result, Instant::now());
+    assert!(
+        !editscope::tui::warnings::collect(&other)
+            .iter()
+            .any(|w| w.text.contains("context window"))
+    );
 }

@@ -127,6 +127,7 @@ impl OfflineBackend {
             cached_input_tokens: received.cached_input_tokens,
             cache_creation_input_tokens: 0,
             output_tokens: tokens::count(output) as u64,
+            estimated: false,
         };
         let timing: CallTiming = self.latency.timing(
             usage.input_tokens,

@@ -362,8 +362,18 @@ fn model_calls_line(state: &AppState) -> Option<Line<'static>> {
             let rate = c
                 .output_tokens_per_s
                 .map_or_else(String::new, |r| format!(" · {r:.0} tok/s"));
+            // Tokens a provider did not report are editscope's estimate: shown, labelled.
+            let estimated = if c.usage_estimated {
+                format!(
+                    " · {} in / {} out estimated",
+                    format::thousands(c.input_tokens as i64),
+                    format::thousands(c.output_tokens as i64)
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "{} ttft {} {source}{rate}",
+                "{} ttft {} {source}{rate}{estimated}",
                 c.stage.as_str(),
                 format::ms(c.ttft_ms)
             )

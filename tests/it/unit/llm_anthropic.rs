@@ -5,10 +5,11 @@ use std::time::Instant;
 use eventsource_stream::Event;
 
 use editscope::llm::anthropic::{
-    API_KEY_VAR, AnthropicClient, AnthropicConfig, DEFAULT_BASE_URL, DEFAULT_MODEL, EventReader,
+    API_KEY_VAR, AnthropicClient, AnthropicConfig, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL, EventReader,
 };
 use editscope::llm::http::AnswerBuilder;
-use editscope::llm::{ChatPrompt, LlmError, Usage};
+use editscope::llm::{ChatPrompt, LlmConfig, LlmError, Usage};
 
 fn event(kind: &str, data: &str) -> Event {
     Event {
@@ -65,6 +66,7 @@ fn events_fold_into_text_and_total_input_with_output_assigned() {
             cached_input_tokens: 1800,
             cache_creation_input_tokens: 0,
             output_tokens: 15,
+            estimated: false,
         }
     );
 }
@@ -87,15 +89,24 @@ fn an_error_event_reads_as_the_status_its_type_stands_for() {
 }
 
 #[test]
-fn a_remote_endpoint_needs_a_key_and_a_local_one_does_not() {
+fn keys_are_optional_and_the_environment_key_never_shows() {
     let remote = AnthropicConfig::new(DEFAULT_BASE_URL, DEFAULT_MODEL);
-    assert!(matches!(
-        AnthropicClient::new(remote),
-        Err(LlmError::MissingKey(API_KEY_VAR))
-    ));
-    let config = AnthropicConfig::from_lookup(None, None, 60.0, |name| {
+    assert!(AnthropicClient::new(remote).is_ok());
+    let config = AnthropicConfig::from_lookup(&LlmConfig::default(), |name| {
         (name == API_KEY_VAR).then(|| "sk-ant-test".to_string())
     });
+    assert_eq!(
+        config.max_tokens, DEFAULT_MAX_TOKENS,
+        "the documented default"
+    );
+    let with_limit = LlmConfig {
+        max_tokens: Some(2048),
+        ..LlmConfig::default()
+    };
+    assert_eq!(
+        AnthropicConfig::from_lookup(&with_limit, |_| None).max_tokens,
+        2048
+    );
     assert_eq!(config.base_url, DEFAULT_BASE_URL);
     assert!(!format!("{config:?}").contains("sk-ant-test"));
     assert!(AnthropicClient::new(config).is_ok());

@@ -6,9 +6,11 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use editscope::llm::http::{
-    AnswerBuilder, DEFAULT_REQUEST_TIMEOUT, MAX_BACKOFF, MAX_RETRY_AFTER, backoff_delay,
-    connect_timeout_for, endpoint_url, excerpt, is_local_base_url, is_retryable,
-    request_timeout_from_secs, retry_after,
+    AnswerBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT, HttpSettings, MAX_BACKOFF, MAX_RETRY_AFTER, MAX_STREAM_BYTES,
+    anthropic_api_root, backoff_delay, connect_timeout_for, endpoint_url, excerpt,
+    is_local_base_url, is_quota_error, is_retryable, openai_api_root, redact_url,
+    request_timeout_from_secs, retry_after, retry_after_at, split_credentials,
 };
 
 #[test]
@@ -21,20 +23,97 @@ fn backoff_doubles_and_is_capped() {
 }
 
 #[test]
-fn retry_after_reads_seconds_and_milliseconds_and_caps() {
+fn retry_after_reads_seconds_dates_and_milliseconds_as_asked() {
     let mut headers = HeaderMap::new();
     assert_eq!(retry_after(&headers), None);
     headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
     assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+    // Not capped here: the caller fails a wait above the maximum instead of retrying early.
     headers.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
-    assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
+    assert_eq!(retry_after(&headers), Some(Duration::from_secs(3600)));
+    assert!(Duration::from_secs(3600) > MAX_RETRY_AFTER);
     headers.insert(
         RETRY_AFTER,
         HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
     );
+    let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:27:30 GMT").expect("date");
+    assert_eq!(retry_after_at(&headers, now), Some(Duration::from_secs(30)));
+    let later = httpdate::parse_http_date("Wed, 21 Oct 2015 08:00:00 GMT").expect("date");
+    assert_eq!(
+        retry_after_at(&headers, later),
+        Some(Duration::ZERO),
+        "a past date: no wait"
+    );
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
     assert_eq!(retry_after(&headers), None);
     headers.insert("retry-after-ms", HeaderValue::from_static("250"));
     assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
+}
+
+#[test]
+fn quota_and_billing_errors_are_told_apart_from_rate_limits() {
+    assert!(is_quota_error(
+        r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#
+    ));
+    assert!(is_quota_error(
+        r#"{"type":"error","error":{"type":"billing_error","message":"x"}}"#
+    ));
+    assert!(!is_quota_error(
+        r#"{"error":{"message":"Rate limit reached for gpt-4o-mini on tokens per min (TPM)","type":"tokens","code":"rate_limit_exceeded"}}"#
+    ));
+}
+
+#[test]
+fn base_urls_work_with_or_without_v1() {
+    for given in [
+        "http://gpu:8000",
+        "http://gpu:8000/",
+        "http://gpu:8000/v1",
+        "http://gpu:8000/v1/",
+    ] {
+        assert_eq!(openai_api_root(given), "http://gpu:8000/v1", "{given}");
+    }
+    assert_eq!(
+        openai_api_root("http://gpu:8000/v1/chat/completions"),
+        "http://gpu:8000/v1"
+    );
+    assert_eq!(
+        openai_api_root("https://openrouter.ai/api/v1"),
+        "https://openrouter.ai/api/v1"
+    );
+    for given in [
+        "https://api.anthropic.com",
+        "https://api.anthropic.com/",
+        "https://api.anthropic.com/v1",
+        "https://api.anthropic.com/v1/messages",
+    ] {
+        assert_eq!(
+            anthropic_api_root(given),
+            "https://api.anthropic.com",
+            "{given}"
+        );
+    }
+    assert_eq!(
+        anthropic_api_root("http://proxy/anthropic/v1"),
+        "http://proxy/anthropic"
+    );
+}
+
+#[test]
+fn user_info_is_split_from_the_url_and_redacted_in_prints() {
+    let (url, key) = split_credentials("http://user:sk-secret@gpu:8000/v1");
+    assert_eq!(url, "http://gpu:8000/v1");
+    assert_eq!(key.as_deref(), Some("sk-secret"));
+    let (url, key) = split_credentials("http://sk%2Bonly@gpu:8000");
+    assert_eq!(url, "http://gpu:8000");
+    assert_eq!(key.as_deref(), Some("sk+only"));
+    assert_eq!(split_credentials("http://gpu:8000").1, None);
+    let redacted = redact_url("http://user:sk-secret@gpu:8000/v1");
+    assert!(
+        !redacted.contains("sk-secret") && !redacted.contains("user"),
+        "{redacted}"
+    );
+    assert!(redacted.contains("gpu:8000/v1"), "{redacted}");
 }
 
 #[test]
@@ -72,6 +151,15 @@ fn endpoint_url_joins_with_one_slash() {
 
 #[test]
 fn bad_timeouts_fall_back_to_the_default() {
+    let settings = HttpSettings::with_timeouts_secs(f64::NAN, 0.0, -3.0);
+    assert_eq!(settings.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+    assert_eq!(settings.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+    assert_eq!(settings.total_timeout, DEFAULT_TOTAL_TIMEOUT);
+    assert_eq!(settings.max_stream_bytes, MAX_STREAM_BYTES);
+    // Connect and idle never exceed the total.
+    let short = HttpSettings::with_timeouts_secs(10.0, 120.0, 5.0);
+    assert_eq!(short.idle_timeout, Duration::from_secs(5));
+    assert_eq!(short.connect_timeout, Duration::from_secs(5));
     assert_eq!(request_timeout_from_secs(-1.0), DEFAULT_REQUEST_TIMEOUT);
     assert_eq!(request_timeout_from_secs(f64::NAN), DEFAULT_REQUEST_TIMEOUT);
     assert_eq!(request_timeout_from_secs(0.0), DEFAULT_REQUEST_TIMEOUT);
@@ -100,4 +188,21 @@ fn answer_timing_counts_from_the_send_to_the_first_non_empty_delta() {
     assert!((answer.timing.ttft_ms - 50.0).abs() < 1e-6);
     assert!((answer.timing.total_ms - 100.0).abs() < 1e-6);
     assert!(!answer.timing.simulated);
+}
+
+#[test]
+fn the_backend_configuration_shows_no_key_and_no_extra_body_value() {
+    let config = editscope::llm::LlmConfig {
+        base_url: Some("http://user:sk-in-url@gpu:8000/v1".to_string()),
+        extra_body: serde_json::json!({"proxy_token": "tok-in-body"})
+            .as_object()
+            .cloned(),
+        ..editscope::llm::LlmConfig::default()
+    };
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("sk-in-url") && !shown.contains("tok-in-body"),
+        "{shown}"
+    );
+    assert!(shown.contains("proxy_token"), "the keys are shown: {shown}");
 }
