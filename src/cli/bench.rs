@@ -32,6 +32,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         time_scale: args.time_scale,
         fixture: args.fixture.clone(),
         shadow_rate: args.engine.options()?.shadow_rate,
+        edit_format: args.edit_format.format(),
     })?;
     if args.json {
         return print_json(&report);

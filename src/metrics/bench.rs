@@ -26,6 +26,8 @@ pub struct BenchConfig {
     /// Share (0..1) of reused contexts of the scripted session verified against a fresh
     /// build (the cost of checking shows in the context stage).
     pub shadow_rate: f64,
+    /// The code edit answer format of both sessions.
+    pub edit_format: crate::llm::EditFormat,
 }
 
 /// Figures of one path (`bench --json` field `legacy` / `optimized`).
@@ -231,7 +233,8 @@ fn session(
     );
     // At time scale 0 the run does not wait; the modeled times are reported either way.
     let backend = OfflineBackend::new(config.time_scale);
-    let mut pipeline = Pipeline::new(store, engine, Box::new(backend));
+    let mut pipeline =
+        Pipeline::new(store, engine, Box::new(backend)).with_edit_format(config.edit_format);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     let mut steps: std::collections::BTreeMap<String, Distribution> = Default::default();

@@ -3,7 +3,7 @@
 //! so a provider's prompt cache can reuse the prefix from one request to the next.
 
 use crate::context::Context;
-use crate::llm::{ChatPrompt, Tool};
+use crate::llm::{ChatPrompt, EditFormat, Tool};
 
 const STABLE_SECTIONS: [&str; 6] = [
     "project",
@@ -24,6 +24,24 @@ that does not exist.";
 pub const CODE_EDIT_SYSTEM: &str = "You are the code editor of a motion-graphics video editor. \
 Rewrite the target Remotion TSX scene to fulfil the request, following the project's stored \
 preferences and style. Return the complete new TSX file.";
+
+/// The code edit stage's instructions with `--edit-format diff` (DESIGN.md 7).
+pub const CODE_EDIT_DIFF_SYSTEM: &str = "You are the code editor of a motion-graphics video \
+editor. Change the target Remotion TSX scene to fulfil the request, following the project's \
+stored preferences and style. Do not return the whole file: return only the changes, as one or \
+more search/replace blocks against the target scene's current code, each written as\n\
+<<<<<<< SEARCH\n(exact lines of the current code)\n=======\n(replacement lines)\n>>>>>>> REPLACE\n\
+Blocks are applied in order; each SEARCH part must match exactly one place of the code (copy \
+the lines exactly, with enough of them to be unique), an empty replacement deletes the lines. \
+The result must still be a valid TSX file.";
+
+/// The code edit system prompt for an answer in `format` (a new scene is always a whole file).
+pub fn code_edit_system(tool: Tool, format: EditFormat) -> &'static str {
+    match format {
+        EditFormat::Diff if tool != Tool::AddScene => CODE_EDIT_DIFF_SYSTEM,
+        _ => CODE_EDIT_SYSTEM,
+    }
+}
 
 fn sections(context: &Context, names: &[&str]) -> String {
     let mut out = String::new();
@@ -58,6 +76,7 @@ pub fn code_edit(
     request: &str,
     tool: Tool,
     target_code: Option<&str>,
+    format: EditFormat,
 ) -> ChatPrompt {
     let mut variable = sections(context, &VARIABLE_SECTIONS);
     if let Some(code) = target_code
@@ -69,7 +88,7 @@ pub fn code_edit(
     }
     variable.push_str(&format!("## request ({})\n{request}\n", tool.as_str()));
     ChatPrompt {
-        system: CODE_EDIT_SYSTEM.to_string(),
+        system: code_edit_system(tool, format).to_string(),
         stable_prefix: sections(context, &STABLE_SECTIONS),
         variable,
     }
