@@ -32,6 +32,7 @@ pub fn run(db: Option<&PathBuf>, args: AbArgs) -> anyhow::Result<()> {
             b,
             llm.as_ref(),
             options,
+            args.edit_format.format(),
             &tx,
             &cancel,
         )

@@ -62,6 +62,31 @@ pub struct EngineArgs {
     pub shadow_rate: f64,
 }
 
+/// The code edit stage's answer format (DESIGN.md 7), shared by the commands that run edits.
+#[derive(Debug, Clone, Args, Default)]
+pub struct EditFormatArgs {
+    /// How the model answers a code edit: diff (search/replace blocks against the scene's code,
+    /// the default; a block that does not apply is retried once as a whole file) or whole (the
+    /// whole new file). A new scene is always a whole file. `replay` without it replays each
+    /// run in the format it was recorded with.
+    #[arg(long, value_name = "FORMAT", value_parser = ["diff", "whole"])]
+    pub edit_format: Option<String>,
+}
+
+impl EditFormatArgs {
+    /// The format given, if one was.
+    pub fn given(&self) -> Option<crate::llm::EditFormat> {
+        self.edit_format
+            .as_deref()
+            .and_then(crate::llm::EditFormat::parse)
+    }
+
+    /// The format given, else diff.
+    pub fn format(&self) -> crate::llm::EditFormat {
+        self.given().unwrap_or(crate::llm::EditFormat::Diff)
+    }
+}
+
 /// Model backend selection, shared by `tui` and `edit`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct LlmArgs {
@@ -169,6 +194,8 @@ pub struct TuiArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub edit_format: EditFormatArgs,
     /// The session file Ctrl+R records to (default: a new file in the current folder).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -238,6 +265,8 @@ pub struct EditArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub edit_format: EditFormatArgs,
     /// Also send the run's trace to an OpenTelemetry collector over OTLP/HTTP protobuf
     /// (`URL/v1/traces`, e.g. http://localhost:4318); an unreachable one is only a warning.
     #[arg(long, value_name = "URL")]
@@ -273,6 +302,8 @@ pub struct ReplayArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub edit_format: EditFormatArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -293,6 +324,8 @@ pub struct AbArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub edit_format: EditFormatArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -394,6 +427,8 @@ pub struct BenchArgs {
     pub new_process: Option<usize>,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub edit_format: EditFormatArgs,
     #[arg(long)]
     pub json: bool,
 }

@@ -32,13 +32,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         time_scale: args.time_scale,
         fixture: args.fixture.clone(),
         shadow_rate: args.engine.options()?.shadow_rate,
+        edit_format: args.edit_format.format(),
     })?;
     if args.json {
         return print_json(&report);
     }
     println!(
-        "bench: project {} ({} scenes), {} edits each under legacy and optimized (offline model; times marked 'modeled' come from its latency model, time scale {})",
-        report.project, report.scenes, report.edits, args.time_scale
+        "bench: project {} ({} scenes), {} edits each under legacy and optimized (offline model; times marked 'modeled' come from its latency model, time scale {}; edit format {})",
+        report.project,
+        report.scenes,
+        report.edits,
+        args.time_scale,
+        args.edit_format.format().as_str()
     );
     let row = |name: &str, s: &PathSummary| {
         println!(
@@ -60,6 +65,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .map(|(n, ms)| format!("{n} {ms:.1} ms"))
             .collect();
         println!("{:<10} modeled stage p50: {}", "", stages.join(", "));
+        println!(
+            "{:<10} code edit output p50 {} tok  cached share p50 {:.1}%  prompt shared before divergence p50 {:.1}% of the stable part",
+            "",
+            s.output_tokens_p50,
+            s.cached_share_p50 * 100.0,
+            s.prefix_shared_share_p50 * 100.0
+        );
         println!(
             "{:<10} context stage (real: build, diff; snapshot written behind) p50 {:.3} ms  p95 {:.3} ms  beyond the build p50 {:.3} ms",
             "",

@@ -37,7 +37,8 @@ pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
         store,
         ContextEngine::new(flags, args.engine.options()?),
         llm,
-    );
+    )
+    .with_edit_format(args.edit_format.format());
     let runtime = super::command_runtime()?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PipelineEvent>();
     let cancel = super::cancel_on_ctrl_c(&runtime);

@@ -32,6 +32,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             &passes,
             &make_llm,
             options,
+            args.edit_format.given(),
             args.otlp_endpoint.as_deref(),
             &tx,
             &cancel,

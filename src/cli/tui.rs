@@ -33,7 +33,8 @@ pub fn run(db: Option<&PathBuf>, args: TuiArgs) -> anyhow::Result<()> {
         store,
         ContextEngine::new(flags, args.engine.options()?),
         llm,
-    );
+    )
+    .with_edit_format(args.edit_format.format());
     // The UI needs little: the pipeline runs on the worker's own thread and runtime.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -193,6 +193,7 @@ pub fn error_type(error: &LlmError) -> String {
         LlmError::StreamCut(_) => "stream_cut".to_string(),
         LlmError::Malformed { .. } => "malformed".to_string(),
         LlmError::InvalidCode(_) => "invalid_code".to_string(),
+        LlmError::EditBlocks(_) => "edit_blocks".to_string(),
         LlmError::Cancelled => "cancelled".to_string(),
     }
 }

@@ -373,6 +373,10 @@ pub enum LlmError {
     Malformed { what: String, detail: String },
     #[error("the model returned code that does not parse as TSX: {0}")]
     InvalidCode(String),
+    /// A diff answer (`--edit-format diff`) whose blocks cannot be read or do not apply to
+    /// the target's code; the pipeline then asks once for the whole file.
+    #[error("the model's edit blocks do not apply: {0}")]
+    EditBlocks(#[from] crate::editfmt::EditError),
     #[error("cancelled")]
     Cancelled,
 }

@@ -117,11 +117,25 @@ pub fn native_tool_selection_prompt(request: &ToolSelectionRequest) -> ChatPromp
     }
 }
 
-/// The prompt sent for stage 3, like [`tool_selection_prompt`].
+/// The prompt sent for stage 3, like [`tool_selection_prompt`]; the answer format is the one
+/// the request asks for (search/replace blocks or the whole file).
 pub fn code_edit_prompt(request: &CodeEditRequest) -> ChatPrompt {
+    let instructions = match diff_target(request) {
+        Some(_) => crate::editfmt::DIFF_INSTRUCTIONS,
+        None => CODE_EDIT_INSTRUCTIONS,
+    };
     ChatPrompt {
-        system: with_instructions(&request.prompt.system, CODE_EDIT_INSTRUCTIONS),
+        system: with_instructions(&request.prompt.system, instructions),
         ..request.prompt.clone()
+    }
+}
+
+/// The scene a diff answer applies to: the target, when the request asks for the diff format
+/// (a new scene is always a whole file).
+fn diff_target(request: &CodeEditRequest) -> Option<&super::types::TargetScene> {
+    match request.edit_format {
+        super::types::EditFormat::Diff if request.tool != Tool::AddScene => request.target.as_ref(),
+        _ => None,
     }
 }
 
@@ -599,8 +613,27 @@ fn summary_line(outside: &[&str]) -> String {
         )
 }
 
-/// Reads the stage 3 answer into a [`CodeEdit`] for `request`.
+/// Reads the stage 3 answer into a [`CodeEdit`] for `request`, in the format it asked for: a
+/// diff answer's blocks are applied to the target's code (an answer that holds no block but a
+/// whole scene is taken as the whole file); blocks that cannot be read or do not apply are
+/// [`LlmError::EditBlocks`], on which the pipeline asks again for the whole file.
 pub fn parse_code_edit(text: &str, request: &CodeEditRequest) -> Result<CodeEdit, LlmError> {
+    if let Some(target) = diff_target(request) {
+        match crate::editfmt::read(text) {
+            Ok(answer) => {
+                let code = crate::editfmt::apply(&target.code, &answer.blocks)?;
+                let outside: Vec<&str> = answer.prose.iter().map(String::as_str).collect();
+                return Ok(code_edit_of(code, &outside, request));
+            }
+            Err(crate::editfmt::EditError::NoBlocks) => {
+                let (code, _) = extract_code(text);
+                if code.trim().is_empty() || !looks_like_tsx(&code) {
+                    return Err(crate::editfmt::EditError::NoBlocks.into());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let (code, outside) = extract_code(text);
     if code.trim().is_empty() {
         return Err(malformed(
@@ -614,6 +647,11 @@ pub fn parse_code_edit(text: &str, request: &CodeEditRequest) -> Result<CodeEdit
             format!("the answer has no JSX and no export: {}", quote(&code)),
         ));
     }
+    Ok(code_edit_of(code, &outside, request))
+}
+
+/// The edit of `code` (the scene's whole new TSX), its summary from the answer's prose.
+fn code_edit_of(code: String, outside: &[&str], request: &CodeEditRequest) -> CodeEdit {
     let parsed_duration = duration_from_code(&code);
     let current_duration = request.target.as_ref().map(|target| target.duration_frames);
     let duration_frames = match parsed_duration {
@@ -634,12 +672,12 @@ pub fn parse_code_edit(text: &str, request: &CodeEditRequest) -> Result<CodeEdit
     } else {
         None
     };
-    Ok(CodeEdit {
-        summary: summary_line(&outside),
+    CodeEdit {
+        summary: summary_line(outside),
         code,
         duration_frames,
         scene_name,
-    })
+    }
 }
 
 /// Endpoints that refused native tool calls in this process (`--tool-mode auto`): their next

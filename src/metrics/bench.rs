@@ -26,6 +26,8 @@ pub struct BenchConfig {
     /// Share (0..1) of reused contexts of the scripted session verified against a fresh
     /// build (the cost of checking shows in the context stage).
     pub shadow_rate: f64,
+    /// The code edit answer format of both sessions.
+    pub edit_format: crate::llm::EditFormat,
 }
 
 /// Figures of one path (`bench --json` field `legacy` / `optimized`).
@@ -58,6 +60,15 @@ pub struct PathSummary {
     /// The context build's sub-steps in the session, p50 of each (µs), by name.
     pub context_steps_p50_us: std::collections::BTreeMap<String, u64>,
     pub context_tokens_p50: u64,
+    /// Output tokens of a code edit call, p50 (the answer in the session's edit format).
+    pub output_tokens_p50: u64,
+    /// Share (0..1) of a model call's input tokens served from the prompt cache, p50, from the
+    /// second call of each stage on.
+    pub cached_share_p50: f64,
+    /// Where a model call's prompt first differs from the stage's previous prompt, as a share
+    /// (0..1) of the previous prompt's stable part (system and stable prefix), p50: 1 when the
+    /// whole stable part was reused.
+    pub prefix_shared_share_p50: f64,
     pub failed_runs: usize,
     pub paths: Vec<(String, usize)>,
 }
@@ -231,7 +242,8 @@ fn session(
     );
     // At time scale 0 the run does not wait; the modeled times are reported either way.
     let backend = OfflineBackend::new(config.time_scale);
-    let mut pipeline = Pipeline::new(store, engine, Box::new(backend));
+    let mut pipeline =
+        Pipeline::new(store, engine, Box::new(backend)).with_edit_format(config.edit_format);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     let mut steps: std::collections::BTreeMap<String, Distribution> = Default::default();
@@ -243,6 +255,10 @@ fn session(
     let mut context_stage = Distribution::new();
     let mut beyond_build = Distribution::new();
     let mut context_tokens = Distribution::new();
+    let mut output_tokens = Distribution::new();
+    // Shares are recorded in parts per million: the distribution holds integers.
+    let (mut cached_share, mut shared_share) = (Distribution::new(), Distribution::new());
+    let mut stable_tokens: std::collections::HashMap<Stage, usize> = Default::default();
     let mut tokens_total = 0;
     let mut failed = 0;
     let mut paths: std::collections::BTreeMap<String, usize> = Default::default();
@@ -254,10 +270,34 @@ fn session(
         let result = runtime.block_on(pipeline.run_edit(&spec.project_id, &prompt, &tx, &cancel));
         wall.record(started.elapsed().as_micros() as u64);
         while let Ok(event) = rx.try_recv() {
-            if let crate::pipeline::PipelineEvent::Cache { steps: timed, .. } = event {
-                for step in timed {
-                    steps.entry(step.name).or_default().record(step.us.max(1));
+            match event {
+                crate::pipeline::PipelineEvent::Cache { steps: timed, .. } => {
+                    for step in timed {
+                        steps.entry(step.name).or_default().record(step.us.max(1));
+                    }
                 }
+                crate::pipeline::PipelineEvent::ModelCall {
+                    stage,
+                    prompt,
+                    call,
+                    ..
+                } => {
+                    let stable = crate::context::tokens::count(&prompt.system)
+                        + crate::context::tokens::count(&prompt.stable_prefix);
+                    if let Some(previous) = stable_tokens.insert(stage, stable) {
+                        let shared = call
+                            .prefix_divergence
+                            .as_ref()
+                            .map_or(1.0, |d| (d.token as f64 / previous.max(1) as f64).min(1.0));
+                        shared_share.record((shared * 1e6) as u64);
+                        let cached = call.cached_tokens as f64 / call.input_tokens.max(1) as f64;
+                        cached_share.record((cached * 1e6) as u64);
+                    }
+                    if stage == Stage::CodeEdit {
+                        output_tokens.record(call.output_tokens);
+                    }
+                }
+                _ => {}
             }
         }
         if let Some(us) = result.context_build_us {
@@ -321,6 +361,9 @@ fn session(
         context_beyond_build_p50_us: beyond_build.p50(),
         context_steps_p50_us: steps.iter().map(|(k, d)| (k.clone(), d.p50())).collect(),
         context_tokens_p50: context_tokens.p50(),
+        output_tokens_p50: output_tokens.p50(),
+        cached_share_p50: cached_share.p50() as f64 / 1e6,
+        prefix_shared_share_p50: shared_share.p50() as f64 / 1e6,
         failed_runs: failed,
         paths: paths.into_iter().collect(),
     })

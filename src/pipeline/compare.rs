@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{EditResult, Pipeline, PipelineEvent, Stage};
 use crate::context::{ContextEngine, EngineOptions, Flags};
-use crate::llm::LlmClient;
+use crate::llm::{EditFormat, LlmClient};
 use crate::store::{EditRunRecord, Store, StoreError};
 
 /// Why a comparison could not run.
@@ -46,6 +46,8 @@ pub struct Checkpoint {
     pub project_id: String,
     pub revision: i64,
     llm: Box<dyn LlmClient>,
+    /// The code edit format the dry runs ask for (the pipeline's, diff unless set).
+    pub edit_format: EditFormat,
 }
 
 impl std::fmt::Debug for Checkpoint {
@@ -103,6 +105,7 @@ impl Checkpoint {
             project_id: project_id.to_string(),
             revision,
             llm,
+            edit_format: EditFormat::Diff,
         })
     }
 
@@ -148,8 +151,9 @@ impl Checkpoint {
             .llm
             .fork()
             .ok_or_else(|| CompareError::NoFork(self.llm.name()))?;
-        let mut pipeline =
-            Pipeline::new(store, ContextEngine::new(flags, options), llm).for_comparison(run);
+        let mut pipeline = Pipeline::new(store, ContextEngine::new(flags, options), llm)
+            .with_edit_format(self.edit_format)
+            .for_comparison(run);
         let result = pipeline
             .run_edit(&self.project_id, prompt, events, cancel)
             .await;
@@ -297,10 +301,12 @@ pub async fn ab(
     b: Flags,
     llm: &dyn LlmClient,
     options: EngineOptions,
+    edit_format: EditFormat,
     events: &UnboundedSender<PipelineEvent>,
     cancel: &CancellationToken,
 ) -> Result<AbReport, CompareError> {
-    let checkpoint = Checkpoint::take(store, project_id, llm)?;
+    let mut checkpoint = Checkpoint::take(store, project_id, llm)?;
+    checkpoint.edit_format = edit_format;
     // The tokenizer's one-time start-up belongs to the process, not to whichever run is first.
     crate::context::tokens::load();
     let mut run_a = checkpoint

@@ -23,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::{BuildRequest, Built, ContextEngine, Flags};
 use crate::llm::{
-    CodeEditRequest, LlmClient, LlmError, SceneRef, StyleHints, TargetScene, Tool, ToolDecision,
-    ToolSelectionRequest, Usage,
+    CodeEditRequest, EditFormat, LlmClient, LlmError, SceneRef, StyleHints, TargetScene, Tool,
+    ToolDecision, ToolSelectionRequest, Usage,
 };
 use crate::store::Store;
 
@@ -77,6 +77,13 @@ pub struct EditResult {
     /// nothing differed.
     #[serde(default)]
     pub prefix_divergence: Option<PrefixDivergence>,
+    /// The code edit answer format the run asked for (`--edit-format`; an addScene is a whole
+    /// file whatever it says). Runs recorded before the diff format were whole-file runs.
+    #[serde(default)]
+    pub edit_format: EditFormat,
+    /// The diff answer's blocks did not apply, and the whole file was asked for instead.
+    #[serde(default)]
+    pub edit_format_fallback: bool,
 }
 
 impl EditResult {
@@ -120,6 +127,8 @@ pub struct Pipeline {
     comparison: bool,
     /// The last prompt sent in each model stage, to tell where the next one first differs.
     last_prompts: std::collections::HashMap<Stage, crate::llm::ChatPrompt>,
+    /// The answer format the code edit stage asks for (`--edit-format`, diff by default).
+    pub edit_format: EditFormat,
 }
 
 /// Everything gathered before the response stage.
@@ -132,6 +141,8 @@ pub(crate) struct Plan {
     pub model: String,
     pub prefix_share: Option<f64>,
     pub model_calls: Vec<ModelCall>,
+    /// The diff answer did not apply and the whole file was asked for.
+    pub edit_format_fallback: bool,
 }
 
 impl Pipeline {
@@ -143,7 +154,14 @@ impl Pipeline {
             next_run: 1,
             comparison: false,
             last_prompts: std::collections::HashMap::new(),
+            edit_format: EditFormat::Diff,
         }
+    }
+
+    /// The same pipeline asking for code edits in `format`.
+    pub fn with_edit_format(mut self, format: EditFormat) -> Self {
+        self.edit_format = format;
+        self
     }
 
     /// The number the next run will get.
@@ -244,6 +262,8 @@ impl Pipeline {
             start_revision,
             model_calls: Vec::new(),
             prefix_divergence: None,
+            edit_format: self.edit_format,
+            edit_format_fallback: false,
         };
         match outcome {
             Ok(plan) => {
@@ -279,6 +299,7 @@ impl Pipeline {
                 result.model = plan.model.clone();
                 result.prefix_stable_share = plan.prefix_share;
                 result.model_calls = plan.model_calls.clone();
+                result.edit_format_fallback = plan.edit_format_fallback;
                 result.prefix_divergence = plan
                     .model_calls
                     .last()
@@ -437,6 +458,7 @@ impl Pipeline {
                     model,
                     prefix_share,
                     model_calls,
+                    edit_format_fallback: false,
                 });
             }
             ToolDecision::Tool {
@@ -480,6 +502,11 @@ impl Pipeline {
         let target_code_before = target.as_ref().map(|t| t.code.clone());
 
         // Stage 3: code edit (deleteScene needs none).
+        let format = match tool {
+            Tool::AddScene => EditFormat::Whole,
+            _ => self.edit_format,
+        };
+        let mut edit_format_fallback = false;
         let edit = if tool.edits_code() {
             let edit_request = CodeEditRequest {
                 user_prompt: request.to_string(),
@@ -492,17 +519,56 @@ impl Pipeline {
                     fonts: ctx.style.fonts.iter().map(|(f, _)| f.clone()).collect(),
                 },
                 new_scene_position: ctx.scene_list.len() + 1,
-                edit_format: Default::default(),
-                prompt: prompt::code_edit(ctx, request, tool, target_code_before.as_deref()),
+                edit_format: format,
+                prompt: prompt::code_edit(
+                    ctx,
+                    request,
+                    tool,
+                    target_code_before.as_deref(),
+                    format,
+                ),
             };
             send(PipelineEvent::StageStarted {
                 run,
                 stage: Stage::CodeEdit,
             });
             let t = Instant::now();
-            let edited = tokio::select! {
-                r = self.llm.edit_code(&edit_request) => r?,
+            let first = tokio::select! {
+                r = self.llm.edit_code(&edit_request) => r,
                 _ = cancel.cancelled() => return Err(PipelineError::Cancelled),
+            };
+            let (edited, sent) = match first {
+                Ok(edited) => (edited, edit_request),
+                // Blocks that do not apply: ask once for the whole file (DESIGN.md 7).
+                Err(LlmError::EditBlocks(error)) if format == EditFormat::Diff => {
+                    edit_format_fallback = true;
+                    // The diff prompt was sent: the next run's prompt is compared with it.
+                    let _ = self.note_prompt(Stage::CodeEdit, &edit_request.prompt);
+                    let message = format!("{error}; asking for the whole file instead");
+                    tracing::warn!(run, "code edit: {message}");
+                    send(PipelineEvent::Log {
+                        run,
+                        level: "warn".into(),
+                        message,
+                    });
+                    let whole = CodeEditRequest {
+                        edit_format: EditFormat::Whole,
+                        prompt: prompt::code_edit(
+                            ctx,
+                            request,
+                            tool,
+                            target_code_before.as_deref(),
+                            EditFormat::Whole,
+                        ),
+                        ..edit_request
+                    };
+                    let edited = tokio::select! {
+                        r = self.llm.edit_code(&whole) => r?,
+                        _ = cancel.cancelled() => return Err(PipelineError::Cancelled),
+                    };
+                    (edited, whole)
+                }
+                Err(e) => return Err(e.into()),
             };
             // Model output is checked before anything is stored: code that does not parse is
             // a failed run, not a broken scene.
@@ -521,11 +587,21 @@ impl Pipeline {
                 &edited.timing,
                 &edited.model,
             );
-            call.prefix_divergence = self.note_prompt(Stage::CodeEdit, &edit_request.prompt);
+            call.prefix_divergence = if edit_format_fallback {
+                // The retry is measured against the diff prompt before it, and not remembered
+                // in its place: the next run asks in the diff format again.
+                self.last_prompts
+                    .get(&Stage::CodeEdit)
+                    .and_then(|previous| {
+                        divergence::divergence(Stage::CodeEdit, previous, &sent.prompt)
+                    })
+            } else {
+                self.note_prompt(Stage::CodeEdit, &sent.prompt)
+            };
             send(PipelineEvent::ModelCall {
                 run,
                 stage: Stage::CodeEdit,
-                prompt: edit_request.prompt.clone(),
+                prompt: sent.prompt.clone(),
                 call: call.clone(),
             });
             model_calls.push(call);
@@ -553,6 +629,7 @@ impl Pipeline {
             model,
             prefix_share,
             model_calls,
+            edit_format_fallback,
         })
     }
 }

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Session;
 use crate::context::{ContextEngine, EngineOptions, Flags};
-use crate::llm::{LlmClient, LlmError};
+use crate::llm::{EditFormat, LlmClient, LlmError};
 use crate::pipeline::compare::same_decision;
 use crate::pipeline::{EditResult, Pipeline, PipelineEvent};
 use crate::store::Store;
@@ -71,6 +71,7 @@ pub async fn replay(
     passes: &[Pass],
     make_llm: &dyn Fn() -> Result<Box<dyn LlmClient>, LlmError>,
     options: EngineOptions,
+    edit_format: Option<EditFormat>,
     otlp_endpoint: Option<&str>,
     events: &UnboundedSender<PipelineEvent>,
     cancel: &CancellationToken,
@@ -111,6 +112,8 @@ pub async fn replay(
                 }
             };
             pipeline.engine.flags = flags;
+            // Without --edit-format, each run asks in the format it was recorded with.
+            pipeline.edit_format = edit_format.unwrap_or(run.result.edit_format);
             let result = pipeline
                 .run_edit(&project.project.id, &run.prompt, events, cancel)
                 .await;

@@ -444,7 +444,7 @@ impl Worker {
         flags: Flags,
         commands: &mut UnboundedReceiver<Command>,
     ) -> (Vec<Command>, bool) {
-        let Some(start) = self.last_start.take_if(|s| s.run == run) else {
+        let Some(mut start) = self.last_start.take_if(|s| s.run == run) else {
             self.send(WorkerEvent::Error(format!(
                 "A/B: run #{run} is not the last run of this session, so where it started is \
                  no longer kept; run the edit again and press b"
@@ -461,6 +461,8 @@ impl Worker {
             start.prompt,
             start.checkpoint.revision
         );
+        // The dry run asks for code edits as the run it compares with did.
+        start.checkpoint.edit_format = self.pipeline.edit_format;
         let cancel = CancellationToken::new();
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let ((dry, _), deferred, ui_gone) = drive(

@@ -6,6 +6,7 @@
 mod analysis;
 mod cli;
 mod context;
+mod edit_format;
 mod export;
 mod fixtures;
 mod freshness;

@@ -272,6 +272,8 @@ fn edit_result(
         start_revision: Some(1),
         model_calls: vec![],
         prefix_divergence: None,
+        edit_format: Default::default(),
+        edit_format_fallback: false,
     }
 }
 

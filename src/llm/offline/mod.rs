@@ -15,7 +15,10 @@
 //!   multiplied by its time scale (0 = no wait; dropping the future cancels the wait), while the
 //!   reported [`CallTiming`] always carries the modeled figures at scale 1, marked `simulated`.
 //!   Input tokens are the cl100k tokens of the prompt's system, stable prefix and variable
-//!   parts; output tokens those of the produced JSON or code.
+//!   parts; output tokens those of the produced text: the JSON decision, or the code edit's
+//!   answer in the format asked for (the summary line and the whole file, or with
+//!   `--edit-format diff` the summary line and the search/replace blocks of the change,
+//!   which are read back and applied like a real model's; addScene is always a whole file).
 //! - **Prompt cache**: like a provider's (OpenAI's rule), per backend instance: every prompt is
 //!   remembered for 5 minutes (refreshed on use); a later call's cached tokens are the longest
 //!   prefix it shares with one of them, from 1,024 tokens in steps of 128, so a change late in
@@ -53,9 +56,10 @@ pub use latency::{CACHE_TTL, LatencyModel, MIN_CACHED_PREFIX_TOKENS, PromptCache
 
 use crate::analysis::check_tsx;
 use crate::context::tokens;
+use crate::editfmt;
 use crate::llm::{
-    CallTiming, ChatPrompt, CodeEdit, CodeEditRequest, LlmClient, LlmError, LlmResponse, Tool,
-    ToolDecision, ToolSelectionRequest, Usage,
+    CallTiming, ChatPrompt, CodeEdit, CodeEditRequest, EditFormat, LlmClient, LlmError,
+    LlmResponse, Tool, ToolDecision, ToolSelectionRequest, Usage,
 };
 
 /// The model name the offline backend reports.
@@ -191,10 +195,35 @@ impl LlmClient for OfflineBackend {
         Box::pin(async move {
             let received = self.receive(&request.prompt);
             let edit = code_edit(request)?;
-            let output = format!("{}\n{}", edit.summary, edit.code);
+            let output = answer_text(request, &edit)?;
             Ok(self.respond(received, edit, &output).await)
         })
     }
+}
+
+/// What a model would emit for `edit` in the format asked for: the summary line and the
+/// whole file, or (diff, for a change to an existing scene) the summary line and the blocks
+/// that make the change. The blocks are read back and applied to the target's code with the
+/// pipeline's own reader and applier, so the diff path is the one real models take; the
+/// output tokens counted are those of this text.
+fn answer_text(request: &CodeEditRequest, edit: &CodeEdit) -> Result<String, LlmError> {
+    let target = match (&request.target, request.edit_format, request.tool) {
+        (Some(target), EditFormat::Diff, tool) if tool != Tool::AddScene => target,
+        _ => return Ok(format!("{}\n{}", edit.summary, edit.code)),
+    };
+    let blocks = editfmt::diff_blocks(&target.code, &edit.code);
+    let answer = editfmt::render_answer(&edit.summary, &blocks);
+    // Nothing to change ("already so") is a summary and no block.
+    if !blocks.is_empty() {
+        let read = editfmt::read(&answer)?;
+        let applied = editfmt::apply(&target.code, &read.blocks)?;
+        if applied != edit.code {
+            return Err(cannot(
+                "internal: the edit blocks do not reproduce the edit (a line break changed?)",
+            ));
+        }
+    }
+    Ok(answer)
 }
 
 fn cannot(detail: impl Into<String>) -> LlmError {

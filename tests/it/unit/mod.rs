@@ -16,6 +16,7 @@ mod context_flags;
 mod context_prefs;
 mod context_target;
 mod context_tokens;
+mod editfmt;
 mod export;
 mod generate_rng;
 mod llm_anthropic;
