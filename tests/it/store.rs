@@ -44,16 +44,19 @@ fn migrations_create_schema_on_empty_file_and_reopen_is_a_no_op() {
         let store = Store::open(&path).unwrap();
         let v: i64 = store
             .connection()
+            .unwrap()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, latest_version());
         let mode: String = store
             .connection()
+            .unwrap()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode.to_lowercase(), "wal");
         let fk: i64 = store
             .connection()
+            .unwrap()
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
