@@ -260,7 +260,13 @@ impl Store {
         let conn = pg::PgConn::open(target.clone())?;
         let timeout = options.busy_timeout.as_millis();
         // A writer waits this long for another's row lock, as SQLite's busy timeout.
-        conn.call(move |s| s.set_on_connect(format!("SET lock_timeout = {timeout}")))?;
+        // A reader is read-only as SQLite's read-only connections are: its writes fail.
+        let read_only = if options.read_only {
+            "; SET default_transaction_read_only = on"
+        } else {
+            ""
+        };
+        conn.call(move |s| s.set_on_connect(format!("SET lock_timeout = {timeout}{read_only}")))?;
         let created = if options.read_only {
             false
         } else {

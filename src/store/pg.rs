@@ -121,14 +121,26 @@ fn classify_connect(target: &PgTarget, e: &postgres::Error) -> StoreError {
                 "connection refused (is the server running, on this host and port?)".to_string()
             }
             Some(io) => format!("{io}"),
-            None if e.to_string().contains("password missing") => format!(
+            None if error_chain(e).contains("password missing") => format!(
                 "the server asks for a password for user '{}' and none was given (put it in the URL or PGPASSWORD)",
                 target.user()
             ),
-            None => e.to_string(),
+            None => error_chain(e),
         },
     };
     StoreError::Connect { url, reason }
+}
+
+/// The error and its sources, as one line.
+fn error_chain(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn io_error(e: &postgres::Error) -> Option<&std::io::Error> {

@@ -4,6 +4,7 @@
 //! dependency tree, and on small CI machines linking eleven of them cost minutes.
 
 mod analysis;
+mod backends;
 mod cli;
 mod context;
 mod export;
@@ -16,6 +17,8 @@ mod llm_openai;
 mod memory;
 mod offline_backend;
 mod oracle;
+mod pg;
+mod pg_server;
 mod resolver;
 mod scene_refs;
 mod scripted_server;
