@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Memory(cmd) => memory::run(db.as_ref(), cmd),
         Command::Runs(args) => runs::run(db.as_ref(), args),
         Command::Undo(args) => runs::undo(db.as_ref(), args),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => bench::run(db.as_ref(), args),
     }
 }
 

@@ -162,6 +162,26 @@ impl Location {
         self.open_with(OpenOptions::default())
     }
 
+    /// A store of its own named `name` beside this one: a file `name.db` in `dir` for SQLite,
+    /// a schema `name` of the same database for PostgreSQL (dropped by [`Location::discard`]).
+    /// What the bench measures on, so that its stores are fresh whichever the backend.
+    pub fn sibling(&self, dir: &Path, name: &str) -> Result<Location> {
+        match self {
+            Location::File(_) => Ok(Location::File(dir.join(format!("{name}.db")))),
+            Location::Postgres(t) => {
+                Ok(Location::Postgres(std::sync::Arc::new(t.in_schema(name)?)))
+            }
+        }
+    }
+
+    /// Removes a [`Location::sibling`] of `self` (a file goes with its temp dir).
+    pub fn discard(&self, name: &str) -> Result<()> {
+        match self {
+            Location::File(_) => Ok(()),
+            Location::Postgres(t) => t.drop_schema(name),
+        }
+    }
+
     pub fn open_with(&self, options: OpenOptions) -> Result<Store> {
         match self {
             Location::File(p) => Store::open_sqlite(p, options),

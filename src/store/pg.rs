@@ -87,6 +87,39 @@ impl PgTarget {
         Ok(PgTarget { config, display })
     }
 
+    /// The same database with every table in `schema` (created if missing): a bench run keeps
+    /// its stores apart in one database this way. `schema` is a plain identifier.
+    pub fn in_schema(&self, schema: &str) -> Result<PgTarget> {
+        if schema.is_empty()
+            || !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(StoreError::Invalid {
+                what: format!("schema name '{schema}'"),
+                reason: "letters, digits and '_' only".into(),
+            });
+        }
+        let mut client = self.connect()?;
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .map_err(|e| sql_error(self, &e))?;
+        let mut config = self.config.clone();
+        config.options(&format!("-c search_path={schema}"));
+        Ok(PgTarget {
+            config,
+            display: format!("{} (schema {schema})", self.display),
+        })
+    }
+
+    /// Drops a schema made by [`PgTarget::in_schema`] and everything in it.
+    pub fn drop_schema(&self, schema: &str) -> Result<()> {
+        let mut client = self.connect()?;
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .map_err(|e| sql_error(self, &e))
+    }
+
     /// The URL without its password.
     pub fn display(&self) -> &str {
         &self.display
