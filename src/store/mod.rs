@@ -5,7 +5,6 @@
 //! revision and stores the deltas in that same transaction. Reads never bump anything.
 
 mod delta;
-pub mod editor;
 mod migrations;
 mod models;
 pub mod pg;

@@ -301,6 +301,27 @@ impl Store {
         )
     }
 
+    /// Memory entries of types editscope does not know, by type and key.
+    pub fn list_foreign_memory(&self, project_id: &str) -> Result<Vec<ForeignMemory>> {
+        self.collect(
+            "SELECT project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at
+             FROM foreign_memory WHERE project_id = ?1 ORDER BY memory_type, key",
+            &vals![project_id],
+            |r| {
+                Ok(ForeignMemory {
+                    project_id: r.get(0)?,
+                    memory_type: r.get(1)?,
+                    key: r.get(2)?,
+                    value: r.get(3)?,
+                    confidence: r.get(4)?,
+                    source_prompt: r.get(5)?,
+                    created_at: r.get(6)?,
+                    updated_at: r.get(7)?,
+                })
+            },
+        )
+    }
+
     /// Iterations of one scene, oldest first.
     pub fn list_iterations(&self, scene_id: &str) -> Result<Vec<SceneIteration>> {
         self.collect(

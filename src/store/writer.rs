@@ -586,6 +586,31 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// Keeps a memory entry of a type editscope does not know, as it came (the newest wins on
+    /// the same type and key). Not part of any context: no delta.
+    pub fn keep_foreign_memory(&mut self, m: &ForeignMemory) -> Result<()> {
+        self.require_project(&m.project_id)?;
+        self.exec(
+            "INSERT INTO foreign_memory(project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(project_id, memory_type, key) DO UPDATE SET
+               value = excluded.value, confidence = excluded.confidence,
+               source_prompt = excluded.source_prompt, updated_at = excluded.updated_at
+             WHERE excluded.updated_at >= foreign_memory.updated_at",
+            &vals![
+                m.project_id,
+                m.memory_type,
+                m.key,
+                m.value,
+                m.confidence,
+                m.source_prompt,
+                m.created_at,
+                m.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Removes a memory entry; returns whether one existed.
     pub fn forget_memory(
         &mut self,

@@ -38,6 +38,18 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The `--db` of a CLI test: `file` in `dir` (SQLite), or a new database's URL.
+    pub fn db_in(self, dir: &std::path::Path, file: &str) -> PathBuf {
+        match self {
+            Backend::Sqlite => dir.join(file),
+            Backend::Postgres => {
+                PathBuf::from(crate::pg_server::fresh_db("cli").expect("PostgreSQL is available"))
+            }
+        }
+    }
+}
+
 /// Runs `test` once per available backend, naming the backend in a failure.
 pub fn each(test: impl Fn(Backend)) {
     for backend in [Backend::Sqlite, Backend::Postgres] {
