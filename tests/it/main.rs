@@ -7,6 +7,7 @@ mod analysis;
 mod backends;
 mod cli;
 mod context;
+mod editor_import;
 mod export;
 mod fixtures;
 mod freshness;
