@@ -522,10 +522,13 @@ pub struct StoreChange {
 }
 
 /// Listens for committed changes on a connection of its own until the receiver is dropped.
+/// Returns once the listener is in place (or after a few seconds of failing to connect; it
+/// keeps trying then), so that a write committed after this returns is always heard.
 pub fn listen(
     target: Arc<PgTarget>,
 ) -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<StoreChange>> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (ready_tx, ready) = mpsc::sync_channel::<()>(1);
     std::thread::Builder::new()
         .name("editscope-listen".into())
         .spawn(move || {
@@ -553,6 +556,7 @@ pub fn listen(
                     });
                 }
                 connected_before = true;
+                let _ = ready_tx.try_send(());
                 loop {
                     if tx.is_closed() {
                         return;
@@ -574,6 +578,7 @@ pub fn listen(
                 }
             }
         })?;
+    let _ = ready.recv_timeout(Duration::from_secs(5));
     Ok(rx)
 }
 
