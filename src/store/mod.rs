@@ -285,7 +285,10 @@ impl Store {
         } else {
             ""
         };
-        conn.call(move |s| s.set_on_connect(format!("SET lock_timeout = {timeout}{read_only}")))?;
+        conn.call(move |s| {
+            s.set_lock_timeout_ms(timeout as u64);
+            s.set_on_connect(format!("SET lock_timeout = {timeout}{read_only}"))
+        })?;
         let created = if options.read_only {
             false
         } else {

@@ -197,10 +197,14 @@ fn connection_lost(e: &postgres::Error) -> bool {
 
 /// A statement's failure, with its SQLSTATE; a lock wait that timed out is [`StoreError::Locked`].
 fn sql_error(target: &PgTarget, e: &postgres::Error) -> StoreError {
+    sql_error_waited(target, e, 0)
+}
+
+fn sql_error_waited(target: &PgTarget, e: &postgres::Error, waited_ms: u64) -> StoreError {
     if e.code().is_some_and(|c| c.code() == "55P03") {
         return StoreError::Locked {
             path: target.display.clone(),
-            waited_ms: 0,
+            waited_ms,
         };
     }
     let detail = match e.as_db_error() {
@@ -301,10 +305,16 @@ pub struct Session {
     in_transaction: bool,
     /// Run on every new connection (session settings such as the lock timeout).
     on_connect: Option<String>,
+    /// How long a writer waits for another's row lock (for the message when it gives up).
+    lock_timeout_ms: u64,
 }
 
 impl Session {
     /// Sets what runs on every new connection, and runs it on the current one.
+    pub fn set_lock_timeout_ms(&mut self, ms: u64) {
+        self.lock_timeout_ms = ms;
+    }
+
     pub fn set_on_connect(&mut self, sql: String) -> Result<()> {
         self.on_connect = Some(sql.clone());
         self.batch(&sql)
@@ -364,7 +374,9 @@ impl Session {
                         return Err(self.lost());
                     }
                 }
-                Err(e) => return Err(sql_error(&self.target, &e)),
+                Err(e) => {
+                    return Err(sql_error_waited(&self.target, &e, self.lock_timeout_ms));
+                }
             }
         }
         Err(self.lost())
@@ -455,6 +467,7 @@ impl PgConn {
             statements: HashMap::new(),
             in_transaction: false,
             on_connect: None,
+            lock_timeout_ms: 0,
         };
         std::thread::Builder::new()
             .name("editscope-postgres".into())

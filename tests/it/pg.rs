@@ -256,3 +256,56 @@ fn a_newer_schema_is_refused_and_left_untouched() {
          END $$;",
     );
 }
+
+#[test]
+fn a_project_locked_by_another_writer_gives_a_clear_error_and_no_write() {
+    let Some(url) = pg_server::fresh_db("locked") else {
+        return;
+    };
+    let mut first = Store::open(&url).unwrap();
+    first.write(|w| w.insert_project(&project("p"))).unwrap();
+    let mut quick = Store::open_with(
+        &url,
+        editscope::store::OpenOptions {
+            busy_timeout: Duration::from_millis(100),
+            read_only: false,
+        },
+    )
+    .unwrap();
+    let (locked_tx, locked) = std::sync::mpsc::channel();
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            first
+                .write(|w| {
+                    // The message's write takes the project's row lock until the commit.
+                    w.add_message(&message("p", "held"))?;
+                    locked_tx.send(()).unwrap();
+                    done.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap();
+        });
+        locked.recv().unwrap();
+        let err = quick
+            .write(|w| w.add_message(&message("p", "blocked")))
+            .unwrap_err();
+        done_tx.send(()).unwrap();
+        assert!(
+            matches!(err, StoreError::Locked { waited_ms: 100, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("locked by another writer"),
+            "{err}"
+        );
+    });
+    let ids: Vec<String> = quick
+        .list_messages("p", None)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, ["held"]);
+    assert_eq!(quick.project_revision("p").unwrap(), 2);
+}
