@@ -13,8 +13,10 @@ use clap::{Args, Parser, Subcommand};
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
-    /// The SQLite database (default: $EDITSCOPE_DB, else the platform data directory).
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The store: a SQLite file, or a PostgreSQL database as `postgres://USER@HOST:PORT/DB`
+    /// (password in the URL or PGPASSWORD) (default: $EDITSCOPE_DB, else a file in the
+    /// platform data directory).
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -214,8 +216,22 @@ pub struct ProjectsArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// A project file in the fixture format.
-    #[arg(value_name = "FILE.json", required_unless_present = "generate")]
+    #[arg(value_name = "FILE.json", required_unless_present_any = ["generate", "from_postgres"])]
     pub file: Option<PathBuf>,
+    /// Read the project from the editor's own PostgreSQL database (its Drizzle schema) at URL.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["file", "generate"], requires = "project")]
+    pub from_postgres: Option<String>,
+    /// The editor's project id (with --from-postgres).
+    #[arg(long, value_name = "ID", requires = "from_postgres")]
+    pub project: Option<String>,
+    /// The prefix of the editor's table names (with --from-postgres).
+    #[arg(
+        long,
+        value_name = "P",
+        default_value = "bazaar-vid_",
+        requires = "from_postgres"
+    )]
+    pub table_prefix: String,
     /// Generate a realistic project of N scenes (up to 10,000) instead of reading a file.
     #[arg(long, value_name = "N", conflicts_with = "file")]
     pub generate: Option<usize>,

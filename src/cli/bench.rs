@@ -9,7 +9,16 @@ use crate::metrics::bench::{self, BenchConfig, PathSummary};
 use crate::metrics::new_process::{self, NewProcessConfig};
 use crate::metrics::tui_bench::{self, TuiBenchConfig};
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(db: Option<&std::path::PathBuf>, args: BenchArgs) -> anyhow::Result<()> {
+    // `--db postgres://...` measures on that database (fresh schemas, dropped at the end);
+    // otherwise on SQLite files in a temp dir, as ever.
+    let db = db
+        .map(|p| crate::store::Location::parse(p))
+        .transpose()?
+        .filter(|l| l.is_postgres());
+    if db.is_some() && (args.tui || args.new_process.is_some()) {
+        bail!("--tui and --new-process measure on SQLite only; leave out --db postgres://...");
+    }
     if args.scenes == 0 || args.scenes > 10_000 {
         bail!("--scenes takes 1 to 10000, got {}", args.scenes);
     }
@@ -33,14 +42,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         fixture: args.fixture.clone(),
         shadow_rate: args.engine.options()?.shadow_rate,
         edit_format: args.edit_format.format(),
+        db,
     })?;
     if args.json {
         return print_json(&report);
     }
     println!(
-        "bench: project {} ({} scenes), {} edits each under legacy and optimized (offline model; times marked 'modeled' come from its latency model, time scale {}; edit format {})",
+        "bench: project {} ({} scenes) on {}, {} edits each under legacy and optimized (offline model; times marked 'modeled' come from its latency model, time scale {}; edit format {})",
         report.project,
         report.scenes,
+        report.store,
         report.edits,
         args.time_scale,
         args.edit_format.format().as_str()

@@ -40,13 +40,13 @@ pub fn open_store(db: Option<&PathBuf>) -> anyhow::Result<Store> {
         Some(p) => p.clone(),
         None => default_db_path()?,
     };
-    let is_new = !path.exists();
-    let mut store =
-        Store::open(&path).with_context(|| format!("opening database {}", path.display()))?;
-    if is_new {
+    // A `postgres://` URL is shown without its password, in every message.
+    let shown = crate::store::redact_location(&path.to_string_lossy());
+    let mut store = Store::open(&path).with_context(|| format!("opening database {shown}"))?;
+    if store.was_created() {
         let n = crate::fixtures::seed_if_empty(&mut store)
-            .with_context(|| format!("seeding new database {}", path.display()))?;
-        tracing::info!(projects = n, path = %path.display(), "created and seeded a new database");
+            .with_context(|| format!("seeding new database {shown}"))?;
+        tracing::info!(projects = n, path = %shown, "created and seeded a new database");
     }
     Ok(store)
 }
@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Memory(cmd) => memory::run(db.as_ref(), cmd),
         Command::Runs(args) => runs::run(db.as_ref(), args),
         Command::Undo(args) => runs::undo(db.as_ref(), args),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => bench::run(db.as_ref(), args),
     }
 }
 

@@ -208,7 +208,7 @@ impl ContextCache {
         }
         if self.write_behind.load(Ordering::Relaxed) {
             let writer = self.writer.get_or_init(|| {
-                SnapshotWriter::start(store.path())
+                SnapshotWriter::start(store.location())
                     .inspect_err(|e| {
                         tracing::warn!(
                             "no snapshot writer thread ({e}): snapshots are written inline"

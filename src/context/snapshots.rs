@@ -22,7 +22,7 @@ use super::base::BaseContext;
 use super::cache::CacheKey;
 use super::model::{FullReason, FullScene, full_scene_known_counts};
 use super::tokens;
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// What the writer did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,23 +81,24 @@ pub struct SnapshotWriter {
 }
 
 impl SnapshotWriter {
-    /// Starts the writer thread for the database at `path` (its connection opens on the first
-    /// write, on that thread).
-    pub fn start(path: &Path) -> std::io::Result<SnapshotWriter> {
+    /// Starts the writer thread for the store at `location` (its connection opens on the
+    /// first write, on that thread).
+    pub fn start(location: &Location) -> std::io::Result<SnapshotWriter> {
         let shared = Arc::new(Shared::default());
         let thread = std::thread::Builder::new()
             .name("editscope-snapshots".into())
             .spawn({
-                let (shared, path) = (shared.clone(), path.to_path_buf());
-                move || run(&path, &shared)
+                let (shared, location) = (shared.clone(), location.clone());
+                move || run(&location, &shared)
             })?;
         Ok(SnapshotWriter {
-            path: path.to_path_buf(),
+            path: PathBuf::from(location.display()),
             shared,
             thread: Some(thread),
         })
     }
 
+    /// The store it writes to, as [`Store::path`] names it.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -232,7 +233,7 @@ pub fn write_snapshot(
 /// it: an edit takes seconds, and a flush or a drop writes at once.
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 
-fn run(path: &Path, shared: &Shared) {
+fn run(location: &Location, shared: &Shared) {
     let mut store: Option<Store> = None;
     loop {
         let (key, job) = {
@@ -268,7 +269,7 @@ fn run(path: &Path, shared: &Shared) {
         };
         let result = match &store {
             Some(s) => write_snapshot(s, &key, &job.base, job.built_at_ms),
-            None => Store::open(path).map_err(ContextError::from).and_then(|s| {
+            None => location.open().map_err(ContextError::from).and_then(|s| {
                 let r = write_snapshot(&s, &key, &job.base, job.built_at_ms);
                 store = Some(s);
                 r

@@ -28,6 +28,9 @@ pub struct BenchConfig {
     pub shadow_rate: f64,
     /// The code edit answer format of both sessions.
     pub edit_format: crate::llm::EditFormat,
+    /// The store to measure on: `None` (or a file) measures on SQLite files in a temp dir; a
+    /// PostgreSQL location measures on fresh schemas of that database, dropped at the end.
+    pub db: Option<crate::store::Location>,
 }
 
 /// Figures of one path (`bench --json` field `legacy` / `optimized`).
@@ -101,6 +104,8 @@ pub struct BenchReport {
     pub ratio: Ratio,
     pub micro_legacy: Micro,
     pub micro_optimized: Micro,
+    /// The store measured on: `sqlite` or `postgres`.
+    pub store: &'static str,
 }
 
 const PROMPTS: [&str; 8] = [
@@ -191,6 +196,30 @@ pub(super) fn fresh_db(
     Ok(store)
 }
 
+/// A fresh store named `name` holding `project`: a file in `dir`, or (`config.db` on
+/// PostgreSQL) a schema of that database, named in `made` to be dropped at the end.
+fn fresh_store(
+    config: &BenchConfig,
+    dir: &std::path::Path,
+    name: &str,
+    project: &ProjectFile,
+    made: &mut Vec<String>,
+) -> anyhow::Result<Store> {
+    match config.db.as_ref().filter(|l| l.is_postgres()) {
+        None => fresh_db(dir, &format!("{name}.db"), project),
+        Some(base) => {
+            let schema = format!("editscope_bench_{}_{name}", std::process::id());
+            // One left over from a run of the same process id that was cut off goes first.
+            base.discard(&schema)?;
+            let location = base.sibling(dir, &schema)?;
+            made.push(schema);
+            let mut store = location.open()?;
+            fixtures::import(&mut store, "bench project", project)?;
+            Ok(store)
+        }
+    }
+}
+
 /// What one bench measures on: the project, and the generator settings that make the scenes
 /// the session adds (in the project's id, so they land in it).
 struct BenchProject {
@@ -226,12 +255,15 @@ fn session(
     project: &BenchProject,
     flags: Flags,
     config: &BenchConfig,
+    made: &mut Vec<String>,
 ) -> anyhow::Result<PathSummary> {
     let (spec, edits) = (&project.spec, config.edits);
-    let store = fresh_db(
+    let store = fresh_store(
+        config,
         dir,
-        &format!("session-{}.db", flags.is_legacy()),
+        &format!("session_{}", flags.is_legacy()),
         &project.file,
+        made,
     )?;
     let engine = ContextEngine::new(
         flags,
@@ -375,12 +407,16 @@ fn micro(
     project: &BenchProject,
     flags: Flags,
     rounds: usize,
+    config: &BenchConfig,
+    made: &mut Vec<String>,
 ) -> anyhow::Result<Micro> {
     let spec = &project.spec;
-    let mut store = fresh_db(
+    let mut store = fresh_store(
+        config,
         dir,
-        &format!("micro-{}.db", flags.is_legacy()),
+        &format!("micro_{}", flags.is_legacy()),
         &project.file,
+        made,
     )?;
     let request = BuildRequest {
         project_id: &spec.project_id,
@@ -470,11 +506,51 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let legacy = session(&runtime, dir.path(), &project, Flags::LEGACY, config)?;
-    let optimized = session(&runtime, dir.path(), &project, Flags::OPTIMIZED, config)?;
-    let rounds = if scenes >= 5_000 { 2 } else { 5 };
-    let micro_legacy = micro(dir.path(), &project, Flags::LEGACY, rounds.min(3))?;
-    let micro_optimized = micro(dir.path(), &project, Flags::OPTIMIZED, rounds)?;
+    let mut made = Vec::new();
+    let measured = (|| -> anyhow::Result<_> {
+        let legacy = session(
+            &runtime,
+            dir.path(),
+            &project,
+            Flags::LEGACY,
+            config,
+            &mut made,
+        )?;
+        let optimized = session(
+            &runtime,
+            dir.path(),
+            &project,
+            Flags::OPTIMIZED,
+            config,
+            &mut made,
+        )?;
+        let rounds = if scenes >= 5_000 { 2 } else { 5 };
+        let micro_legacy = micro(
+            dir.path(),
+            &project,
+            Flags::LEGACY,
+            rounds.min(3),
+            config,
+            &mut made,
+        )?;
+        let micro_optimized = micro(
+            dir.path(),
+            &project,
+            Flags::OPTIMIZED,
+            rounds,
+            config,
+            &mut made,
+        )?;
+        Ok((legacy, optimized, micro_legacy, micro_optimized))
+    })();
+    if let Some(base) = config.db.as_ref() {
+        for schema in &made {
+            if let Err(e) = base.discard(schema) {
+                tracing::warn!("could not drop the bench schema {schema}: {e}");
+            }
+        }
+    }
+    let (legacy, optimized, micro_legacy, micro_optimized) = measured?;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     Ok(BenchReport {
         project: project.file.project.id.clone(),
@@ -483,6 +559,11 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         ratio: Ratio {
             build_p50: ratio(legacy.build_p50_us as f64, optimized.build_p50_us as f64),
             tokens: ratio(legacy.tokens_total as f64, optimized.tokens_total as f64),
+        },
+        store: if config.db.as_ref().is_some_and(|l| l.is_postgres()) {
+            "postgres"
+        } else {
+            "sqlite"
         },
         legacy,
         optimized,

@@ -130,11 +130,10 @@ pub(crate) fn apply(
                             what: tool.as_str().into(),
                             reason: "no code was produced".into(),
                         })?;
-                        let before = w.conn().query_row(
-                            "SELECT duration_frames FROM scenes WHERE id = ?1",
-                            [&id],
-                            |r| r.get::<_, i64>(0),
-                        )?;
+                        let before = w
+                            .find_scene(&id)?
+                            .ok_or_else(|| StoreError::SceneNotFound(id.clone()))?
+                            .duration_frames;
                         let duration = edit.duration_frames.unwrap_or(before);
                         let unchanged = plan.target_code_before.as_deref()
                             == Some(edit.code.as_str())

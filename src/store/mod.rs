@@ -1,4 +1,4 @@
-//! SQLite store: schema, migrations, typed queries and transactional writes (DESIGN.md section 2).
+//! The store (SQLite file or PostgreSQL database): schema, migrations, typed queries and transactional writes (DESIGN.md section 2).
 //!
 //! Every write goes through a [`Writer`] inside one transaction; the writer records a
 //! [`ContextDelta`] for each change that can alter a context and, on commit, bumps the project's
@@ -7,15 +7,21 @@
 mod delta;
 mod migrations;
 mod models;
+pub mod pg;
 mod reads;
 mod scratch;
+pub mod sql;
+mod sqlite;
 mod watermark;
 mod writer;
 
 pub use delta::ContextDelta;
 pub use migrations::{MIGRATIONS, latest_version};
 pub use models::*;
+pub use pg::StoreChange;
 pub use writer::{MemoryWrite, UpsertOutcome, Writer, memory_upsert_wins};
+
+use sql::{Row, Val};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +64,16 @@ pub enum StoreError {
     },
     #[error("SQLite error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("cannot connect to PostgreSQL at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error(
+        "the connection to PostgreSQL at {url} was lost (was the server restarted?); a write in progress was rolled back by the server, nothing of it was stored; the next command reconnects"
+    )]
+    ConnectionLost { url: String },
+    #[error("PostgreSQL error: {detail}")]
+    Postgres { code: String, detail: String },
+    #[error("a stored row does not decode: {0}")]
+    Decode(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -109,12 +125,91 @@ impl QueryCounters {
     }
 }
 
-/// One open database file.
+/// Where a store lives: a SQLite file, or a PostgreSQL database named by a `postgres://` URL.
+/// Opaque to the rest of the program: it is cloned to open another connection to the same
+/// store (a snapshot writer, a reader for parallel reads) and shown redacted.
+#[derive(Debug, Clone)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(std::sync::Arc<pg::PgTarget>),
+}
+
+impl Location {
+    /// A `postgres://` or `postgresql://` URL names PostgreSQL; anything else is a file path.
+    pub fn parse(path: &Path) -> Result<Location> {
+        match path.to_str().filter(|s| pg::is_url(s)) {
+            Some(url) => Ok(Location::Postgres(std::sync::Arc::new(
+                pg::PgTarget::parse(url)?,
+            ))),
+            None => Ok(Location::File(path.to_path_buf())),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Location::Postgres(_))
+    }
+
+    /// The file path, or the URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Postgres(t) => t.display().to_string(),
+        }
+    }
+
+    pub fn open(&self) -> Result<Store> {
+        self.open_with(OpenOptions::default())
+    }
+
+    /// A store of its own named `name` beside this one: a file `name.db` in `dir` for SQLite,
+    /// a schema `name` of the same database for PostgreSQL (dropped by [`Location::discard`]).
+    /// What the bench measures on, so that its stores are fresh whichever the backend.
+    pub fn sibling(&self, dir: &Path, name: &str) -> Result<Location> {
+        match self {
+            Location::File(_) => Ok(Location::File(dir.join(format!("{name}.db")))),
+            Location::Postgres(t) => {
+                Ok(Location::Postgres(std::sync::Arc::new(t.in_schema(name)?)))
+            }
+        }
+    }
+
+    /// Removes a [`Location::sibling`] of `self` (a file goes with its temp dir).
+    pub fn discard(&self, name: &str) -> Result<()> {
+        match self {
+            Location::File(_) => Ok(()),
+            Location::Postgres(t) => t.drop_schema(name),
+        }
+    }
+
+    pub fn open_with(&self, options: OpenOptions) -> Result<Store> {
+        match self {
+            Location::File(p) => Store::open_sqlite(p, options),
+            Location::Postgres(t) => Store::open_postgres(t.clone(), options),
+        }
+    }
+}
+
+/// The URL (or path) as it may be printed: a password in a `postgres://` URL is removed.
+pub fn redact_location(s: &str) -> String {
+    pg::redact(s)
+}
+
+pub(crate) enum Backend {
+    Sqlite(Connection),
+    Postgres(pg::PgConn),
+}
+
+/// One open store: a SQLite file or a PostgreSQL database, behind the same typed reads and
+/// writes (the engine, the pipeline and the dashboard never know which).
 pub struct Store {
-    conn: Connection,
+    backend: Backend,
+    location: Location,
+    /// The file, or the redacted URL (what messages name).
     path: PathBuf,
     options: OpenOptions,
     counters: QueryCounters,
+    /// Whether opening it created the schema (an empty store, to be seeded).
+    created: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -124,13 +219,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the store at `path`: a SQLite file, or the
+    /// PostgreSQL database of a `postgres://` URL.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         Store::open_with(path, OpenOptions::default())
     }
 
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
+        Location::parse(path.as_ref())?.open_with(options)
+    }
+
+    fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Store> {
+        let path = path.to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
                 path: parent.display().to_string(),
@@ -147,10 +247,12 @@ impl Store {
         let mut conn = Connection::open_with_flags(&path, flags)
             .map_err(|e| classify(&path, options.busy_timeout, e))?;
         let mut store = Store {
-            conn: Connection::open_in_memory()?,
+            backend: Backend::Sqlite(Connection::open_in_memory()?),
+            location: Location::File(path.clone()),
             path: path.clone(),
             options: options.clone(),
             counters: QueryCounters::default(),
+            created: false,
         };
         // The version is read before anything is set: switching a file to WAL rewrites its
         // header, and a file of a newer schema must be left exactly as it was.
@@ -167,33 +269,116 @@ impl Store {
                 StoreError::Sql(e) => store.classify(e),
                 other => other,
             })?;
+            store.created = version == 0;
         }
-        store.conn = conn;
+        store.backend = Backend::Sqlite(conn);
         Ok(store)
     }
 
-    /// A second, read-only connection to the same file, for reads on another thread.
-    pub fn open_reader(&self) -> Result<Store> {
-        Store::open_with(
-            &self.path,
-            OpenOptions {
-                read_only: true,
-                ..self.options.clone()
-            },
-        )
+    fn open_postgres(target: std::sync::Arc<pg::PgTarget>, options: OpenOptions) -> Result<Store> {
+        let conn = pg::PgConn::open(target.clone())?;
+        let timeout = options.busy_timeout.as_millis();
+        // A writer waits this long for another's row lock, as SQLite's busy timeout.
+        // A reader is read-only as SQLite's read-only connections are: its writes fail.
+        let read_only = if options.read_only {
+            "; SET default_transaction_read_only = on"
+        } else {
+            ""
+        };
+        conn.call(move |s| {
+            s.set_lock_timeout_ms(timeout as u64);
+            s.set_on_connect(format!("SET lock_timeout = {timeout}{read_only}"))
+        })?;
+        let created = if options.read_only {
+            false
+        } else {
+            migrations::migrate_postgres(&conn)?
+        };
+        if options.read_only {
+            // Still refuse a newer schema (a reader on it would misread rows).
+            migrations::check_postgres_version(&conn)?;
+        }
+        Ok(Store {
+            backend: Backend::Postgres(conn),
+            path: PathBuf::from(target.display()),
+            location: Location::Postgres(target),
+            options,
+            counters: QueryCounters::default(),
+            created,
+        })
     }
 
+    /// A second connection to the same store, for reads on another thread.
+    pub fn open_reader(&self) -> Result<Store> {
+        self.location.open_with(OpenOptions {
+            read_only: true,
+            ..self.options.clone()
+        })
+    }
+
+    /// The file, or (PostgreSQL) the URL without its password.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where this store lives, to open another connection to it.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.location.is_postgres()
+    }
+
+    /// Whether opening this store created its schema (it was empty: the CLI seeds it).
+    pub fn was_created(&self) -> bool {
+        self.created
     }
 
     pub fn counters(&self) -> &QueryCounters {
         &self.counters
     }
 
-    /// Raw connection, for tests and tools that inspect the file.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// Raw SQLite connection, for tests and tools that inspect the file (`None` on PostgreSQL).
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.backend {
+            Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Committed changes, as they happen, from any process writing this store: PostgreSQL
+    /// delivers them by `LISTEN`/`NOTIFY`. A SQLite file has no such channel: the receiver
+    /// never yields (the dashboard refreshes on its own writes and on `R`).
+    pub fn watch_changes(&self) -> Result<tokio::sync::mpsc::UnboundedReceiver<StoreChange>> {
+        match &self.location {
+            Location::Postgres(t) => pg::listen(t.clone()).map_err(|source| StoreError::Io {
+                path: t.display().to_string(),
+                source,
+            }),
+            Location::File(_) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                // Kept open for as long as the receiver lives, so that it never reports "closed".
+                std::mem::forget(tx);
+                Ok(rx)
+            }
+        }
+    }
+
+    /// Rows of a query, in either backend (`?N` placeholders).
+    pub(crate) fn rows(&self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        match &self.backend {
+            Backend::Sqlite(c) => sqlite::query(c, sql, params).map_err(|e| self.classify(e)),
+            Backend::Postgres(p) => p.query(sql, params),
+        }
+    }
+
+    /// Runs a statement in either backend; returns the rows it changed.
+    pub(crate) fn exec(&self, sql: &str, params: &[Val]) -> Result<u64> {
+        match &self.backend {
+            Backend::Sqlite(c) => sqlite::execute(c, sql, params).map_err(|e| self.classify(e)),
+            Backend::Postgres(p) => p.execute(sql, params),
+        }
     }
 
     /// Runs `f` in one write transaction. If `f` fails nothing is written; on success the
@@ -206,15 +391,23 @@ impl Store {
     /// learns from new messages at the start of a build (see [`crate::memory::learn`]). The
     /// same transaction, commit and revision bumps; only a nested write, which `&mut` rules
     /// out at compile time, fails here at run time (SQLite refuses a transaction within a
-    /// transaction) and writes nothing.
+    /// transaction; the PostgreSQL backend refuses it likewise) and writes nothing.
     pub fn write_shared<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let path = self.path.clone();
         let timeout = self.options.busy_timeout;
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(|e| classify(&path, timeout, e))?;
+        let tx = match &self.backend {
+            Backend::Sqlite(conn) => writer::Tx::Sqlite(
+                rusqlite::Transaction::new_unchecked(
+                    conn,
+                    rusqlite::TransactionBehavior::Immediate,
+                )
+                .map_err(|e| classify(&path, timeout, e))?,
+            ),
+            Backend::Postgres(pg) => {
+                pg.call(|s| s.begin("BEGIN"))?;
+                writer::Tx::Postgres(pg)
+            }
+        };
         let mut writer = Writer::new(tx);
         let value = f(&mut writer).map_err(|e| match e {
             StoreError::Sql(e) => classify(&path, timeout, e),

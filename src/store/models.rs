@@ -192,3 +192,17 @@ pub struct EditRunRecord {
     /// recorded here so that it can be compared across sessions, but it changed nothing.
     pub comparison: bool,
 }
+
+/// A memory entry of a type editscope does not know (an import from the editor's database):
+/// kept as it came, listed, never used in a context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForeignMemory {
+    pub project_id: String,
+    pub memory_type: String,
+    pub key: String,
+    pub value: String,
+    pub confidence: f64,
+    pub source_prompt: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

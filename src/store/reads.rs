@@ -1,10 +1,10 @@
 //! Typed read queries. Reads never bump a revision; each one records its query and row count.
+//! Every query is one text for both backends (see [`super::sql`]).
 
-use rusqlite::{OptionalExtension, Row, params};
-
+use super::sql::{Row, Val, vals};
 use super::*;
 
-pub(super) fn scene_from_row(r: &Row<'_>) -> rusqlite::Result<Scene> {
+pub(super) fn scene_from_row(r: &mut Row) -> Result<Scene> {
     Ok(Scene {
         id: r.get(0)?,
         project_id: r.get(1)?,
@@ -18,14 +18,14 @@ pub(super) fn scene_from_row(r: &Row<'_>) -> rusqlite::Result<Scene> {
     })
 }
 
-const SCENE_COLUMNS: &str =
+pub(super) const SCENE_COLUMNS: &str =
     "id, project_id, name, ord, tsx_code, duration_frames, props_json, created_at, updated_at";
 
-pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<MemoryEntry> {
+pub(super) fn memory_from_row(r: &mut Row) -> Result<MemoryEntry> {
     let memory_type: String = r.get(2)?;
-    let memory_type = memory_type.parse::<MemoryType>().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
-    })?;
+    let memory_type = memory_type
+        .parse::<MemoryType>()
+        .map_err(StoreError::Decode)?;
     Ok(MemoryEntry {
         id: r.get(0)?,
         project_id: r.get(1)?,
@@ -40,13 +40,13 @@ pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<MemoryEntry> {
 }
 
 /// Maps a row of [`MESSAGE_COLUMNS`].
-pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+pub(super) fn message_from_row(r: &mut Row) -> Result<Message> {
     Ok(Message {
         id: r.get(0)?,
         project_id: r.get(1)?,
         role: r.get(2)?,
         content: r.get(3)?,
-        image_urls: json_list(r.get(4)?, 4)?,
+        image_urls: json_list(r.get(4)?, "messages.image_urls_json")?,
         created_at: r.get(5)?,
     })
 }
@@ -54,18 +54,33 @@ pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 pub(super) const MESSAGE_COLUMNS: &str =
     "id, project_id, role, content, image_urls_json, created_at";
 
-const MEMORY_COLUMNS: &str =
+pub(super) const MEMORY_COLUMNS: &str =
     "id, project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at";
 
-fn json_list(text: String, col: usize) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.into())
-    })
+const ITERATION_COLUMNS: &str =
+    "id, scene_id, project_id, prompt, operation, code_before, code_after, model,
+                    generation_ms, created_at";
+
+fn json_list(text: String, what: &'static str) -> Result<Vec<String>> {
+    serde_json::from_str(&text).map_err(|source| StoreError::Json { what, source })
 }
 
-fn json_value(text: String, col: usize) -> rusqlite::Result<serde_json::Value> {
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.into())
+fn json_value(text: String, what: &'static str) -> Result<serde_json::Value> {
+    serde_json::from_str(&text).map_err(|source| StoreError::Json { what, source })
+}
+
+fn iteration_from_row(r: &mut Row) -> Result<SceneIteration> {
+    Ok(SceneIteration {
+        id: r.get(0)?,
+        scene_id: r.get(1)?,
+        project_id: r.get(2)?,
+        prompt: r.get(3)?,
+        operation: r.get(4)?,
+        code_before: r.get(5)?,
+        code_after: r.get(6)?,
+        model: r.get(7)?,
+        generation_ms: r.get(8)?,
+        created_at: r.get(9)?,
     })
 }
 
@@ -73,57 +88,46 @@ impl Store {
     pub(super) fn collect<T>(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
-        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        params: &[Val],
+        mut map: impl FnMut(&mut Row) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| self.classify(e))?;
-        let rows = stmt
-            .query_map(params, map)
-            .map_err(|e| self.classify(e))?
-            .collect::<rusqlite::Result<Vec<T>>>()
-            .map_err(|e| self.classify(e))?;
+        let rows = self.rows(sql, params)?;
         self.counters.record(rows.len());
-        Ok(rows)
+        rows.into_iter().map(|mut r| map(&mut r)).collect()
     }
 
     pub(super) fn one<T>(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
-        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+        params: &[Val],
+        map: impl FnOnce(&mut Row) -> Result<T>,
     ) -> Result<Option<T>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| self.classify(e))?;
-        let row = stmt
-            .query_row(params, map)
-            .optional()
-            .map_err(|e| self.classify(e))?;
+        let row = self.rows(sql, params)?.into_iter().next();
         self.counters.record(usize::from(row.is_some()));
-        Ok(row)
+        row.map(|mut r| map(&mut r)).transpose()
     }
 
     pub fn list_projects(&self) -> Result<Vec<ProjectSummary>> {
         self.collect(
-            "SELECT p.id, p.title, p.user_id, p.revision,
+            &format!(
+                "SELECT p.id, p.title, p.user_id, p.revision,
                     (SELECT count(*) FROM scenes s WHERE s.project_id = p.id),
                     (SELECT count(*) FROM messages m WHERE m.project_id = p.id),
                     (SELECT count(*) FROM project_memory pm WHERE pm.project_id = p.id)
-             FROM projects p ORDER BY p.created_at, p.rowid",
-            [],
+             FROM projects p ORDER BY p.created_at, p.{}",
+                // Insertion order breaks ties: SQLite's rowid, PostgreSQL's `seq` column.
+                if self.is_postgres() { "seq" } else { "rowid" }
+            ),
+            &[],
             |r| {
                 Ok(ProjectSummary {
                     id: r.get(0)?,
                     title: r.get(1)?,
                     user_id: r.get(2)?,
                     revision: r.get(3)?,
-                    scenes: r.get::<_, i64>(4)? as u64,
-                    messages: r.get::<_, i64>(5)? as u64,
-                    memory_entries: r.get::<_, i64>(6)? as u64,
+                    scenes: r.get::<i64>(4)? as u64,
+                    messages: r.get::<i64>(5)? as u64,
+                    memory_entries: r.get::<i64>(6)? as u64,
                 })
             },
         )
@@ -132,7 +136,7 @@ impl Store {
     pub fn get_project(&self, project_id: &str) -> Result<Project> {
         self.one(
             "SELECT id, user_id, title, created_at, updated_at FROM projects WHERE id = ?1",
-            params![project_id],
+            &vals![project_id],
             |r| {
                 Ok(Project {
                     id: r.get(0)?,
@@ -150,7 +154,7 @@ impl Store {
     pub fn project_revision(&self, project_id: &str) -> Result<i64> {
         self.one(
             "SELECT revision FROM projects WHERE id = ?1",
-            params![project_id],
+            &vals![project_id],
             |r| r.get(0),
         )?
         .ok_or_else(|| StoreError::ProjectNotFound(project_id.to_string()))
@@ -160,7 +164,7 @@ impl Store {
     pub fn list_scenes(&self, project_id: &str) -> Result<Vec<Scene>> {
         self.collect(
             &format!("SELECT {SCENE_COLUMNS} FROM scenes WHERE project_id = ?1 ORDER BY ord, id"),
-            params![project_id],
+            &vals![project_id],
             scene_from_row,
         )
     }
@@ -170,7 +174,7 @@ impl Store {
         self.collect(
             "SELECT id, name, ord, duration_frames, updated_at FROM scenes
              WHERE project_id = ?1 ORDER BY ord, id",
-            params![project_id],
+            &vals![project_id],
             |r| {
                 Ok(SceneMeta {
                     id: r.get(0)?,
@@ -191,7 +195,7 @@ impl Store {
     pub fn find_scene(&self, scene_id: &str) -> Result<Option<Scene>> {
         self.one(
             &format!("SELECT {SCENE_COLUMNS} FROM scenes WHERE id = ?1"),
-            params![scene_id],
+            &vals![scene_id],
             scene_from_row,
         )
     }
@@ -205,7 +209,7 @@ impl Store {
                 "SELECT {SCENE_COLUMNS} FROM scenes WHERE project_id = ?1
                  ORDER BY updated_at DESC, ord DESC, id DESC LIMIT ?2"
             ),
-            params![project_id, n as i64],
+            &vals![project_id, n as i64],
             scene_from_row,
         )
     }
@@ -214,21 +218,21 @@ impl Store {
         Ok(self
             .one(
                 "SELECT count(*) FROM scenes WHERE project_id = ?1",
-                params![project_id],
-                |r| r.get::<_, i64>(0),
+                &vals![project_id],
+                |r| r.get::<i64>(0),
             )?
             .unwrap_or(0) as u64)
     }
 
     /// Messages oldest first; `limit` keeps only the newest `limit` of them.
     pub fn list_messages(&self, project_id: &str, limit: Option<usize>) -> Result<Vec<Message>> {
-        let limit = limit.map(|l| l as i64).unwrap_or(-1);
+        let limit = limit.map(|l| l as i64).unwrap_or(i64::MAX);
         let mut rows = self.collect(
             &format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
                  WHERE project_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
             ),
-            params![project_id, limit],
+            &vals![project_id, limit],
             message_from_row,
         )?;
         rows.reverse();
@@ -241,7 +245,7 @@ impl Store {
             "SELECT id, project_id, trace_id, image_urls_json, palette_json, typography, mood,
                     layout_json, processing_time_ms, created_at
              FROM image_analyses WHERE project_id = ?1 ORDER BY created_at, id",
-            params![project_id],
+            &vals![project_id],
             image_from_row,
         )
     }
@@ -251,7 +255,7 @@ impl Store {
             "SELECT id, project_id, trace_id, image_urls_json, palette_json, typography, mood,
                     layout_json, processing_time_ms, created_at
              FROM image_analyses WHERE id = ?1",
-            params![image_id],
+            &vals![image_id],
             image_from_row,
         )
     }
@@ -267,7 +271,7 @@ impl Store {
                     "SELECT {MEMORY_COLUMNS} FROM project_memory
                      WHERE project_id = ?1 AND memory_type = ?2 ORDER BY memory_type, key"
                 ),
-                params![project_id, t.as_str()],
+                &vals![project_id, t.as_str()],
                 memory_from_row,
             ),
             None => self.collect(
@@ -275,7 +279,7 @@ impl Store {
                     "SELECT {MEMORY_COLUMNS} FROM project_memory
                      WHERE project_id = ?1 ORDER BY memory_type, key"
                 ),
-                params![project_id],
+                &vals![project_id],
                 memory_from_row,
             ),
         }
@@ -292,56 +296,53 @@ impl Store {
                 "SELECT {MEMORY_COLUMNS} FROM project_memory
                  WHERE project_id = ?1 AND memory_type = ?2 AND key = ?3"
             ),
-            params![project_id, memory_type.as_str(), key],
+            &vals![project_id, memory_type.as_str(), key],
             memory_from_row,
+        )
+    }
+
+    /// Memory entries of types editscope does not know, by type and key.
+    pub fn list_foreign_memory(&self, project_id: &str) -> Result<Vec<ForeignMemory>> {
+        self.collect(
+            "SELECT project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at
+             FROM foreign_memory WHERE project_id = ?1 ORDER BY memory_type, key",
+            &vals![project_id],
+            |r| {
+                Ok(ForeignMemory {
+                    project_id: r.get(0)?,
+                    memory_type: r.get(1)?,
+                    key: r.get(2)?,
+                    value: r.get(3)?,
+                    confidence: r.get(4)?,
+                    source_prompt: r.get(5)?,
+                    created_at: r.get(6)?,
+                    updated_at: r.get(7)?,
+                })
+            },
         )
     }
 
     /// Iterations of one scene, oldest first.
     pub fn list_iterations(&self, scene_id: &str) -> Result<Vec<SceneIteration>> {
         self.collect(
-            "SELECT id, scene_id, project_id, prompt, operation, code_before, code_after, model,
-                    generation_ms, created_at
-             FROM scene_iterations WHERE scene_id = ?1 ORDER BY id",
-            params![scene_id],
-            |r| {
-                Ok(SceneIteration {
-                    id: r.get(0)?,
-                    scene_id: r.get(1)?,
-                    project_id: r.get(2)?,
-                    prompt: r.get(3)?,
-                    operation: r.get(4)?,
-                    code_before: r.get(5)?,
-                    code_after: r.get(6)?,
-                    model: r.get(7)?,
-                    generation_ms: r.get(8)?,
-                    created_at: r.get(9)?,
-                })
-            },
+            &format!(
+                "SELECT {ITERATION_COLUMNS}
+             FROM scene_iterations WHERE scene_id = ?1 ORDER BY id"
+            ),
+            &vals![scene_id],
+            iteration_from_row,
         )
     }
 
     /// The project's `n` most recent iterations, oldest first.
     pub fn recent_iterations(&self, project_id: &str, n: usize) -> Result<Vec<SceneIteration>> {
         let mut rows = self.collect(
-            "SELECT id, scene_id, project_id, prompt, operation, code_before, code_after, model,
-                    generation_ms, created_at
-             FROM scene_iterations WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2",
-            params![project_id, n as i64],
-            |r| {
-                Ok(SceneIteration {
-                    id: r.get(0)?,
-                    scene_id: r.get(1)?,
-                    project_id: r.get(2)?,
-                    prompt: r.get(3)?,
-                    operation: r.get(4)?,
-                    code_before: r.get(5)?,
-                    code_after: r.get(6)?,
-                    model: r.get(7)?,
-                    generation_ms: r.get(8)?,
-                    created_at: r.get(9)?,
-                })
-            },
+            &format!(
+                "SELECT {ITERATION_COLUMNS}
+             FROM scene_iterations WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2"
+            ),
+            &vals![project_id, n as i64],
+            iteration_from_row,
         )?;
         rows.reverse();
         Ok(rows)
@@ -351,7 +352,7 @@ impl Store {
     pub fn last_edited_scene(&self, project_id: &str) -> Result<Option<String>> {
         self.one(
             "SELECT scene_id FROM scene_iterations WHERE project_id = ?1 ORDER BY id DESC LIMIT 1",
-            params![project_id],
+            &vals![project_id],
             |r| r.get(0),
         )
     }
@@ -362,7 +363,7 @@ impl Store {
             "SELECT id, project_id, prompt, flags_json, tool, target_scene_id, stage_ms_json,
                     cache_json, tokens_json, outcome, error, created_at, comparison
              FROM edit_runs WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2",
-            params![project_id, limit as i64],
+            &vals![project_id, limit as i64],
             |r| {
                 Ok(EditRunRecord {
                     id: r.get(0)?,
@@ -392,8 +393,8 @@ impl Store {
         let rows = self.collect(
             "SELECT revision, delta_json FROM context_deltas
              WHERE project_id = ?1 AND revision > ?2 ORDER BY revision",
-            params![project_id, revision],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            &vals![project_id, revision],
+            |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
         )?;
         rows.into_iter()
             .map(|(rev, json)| {
@@ -417,7 +418,7 @@ impl Store {
         self.one(
             "SELECT revision, built_at, context_json FROM context_snapshots
              WHERE project_id = ?1 AND user_id = ?2 AND variant = ?3",
-            params![project_id, user_id, variant],
+            &vals![project_id, user_id, variant],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
     }
@@ -432,29 +433,23 @@ impl Store {
         built_at: i64,
         context_json: &str,
     ) -> Result<()> {
-        self.conn
-            .prepare_cached(
+        self.exec(
                 "INSERT INTO context_snapshots(project_id, user_id, variant, revision, built_at, context_json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(project_id, user_id, variant) DO UPDATE SET
                    revision = excluded.revision, built_at = excluded.built_at,
                    context_json = excluded.context_json",
-            )
-            .and_then(|mut s| {
-                s.execute(params![project_id, user_id, variant, revision, built_at, context_json])
-            })
-            .map_err(|e| self.classify(e))?;
+            &vals![project_id, user_id, variant, revision, built_at, context_json],
+        )?;
         Ok(())
     }
 
     /// Drops every persisted snapshot of a project (used when a user clears the cache).
     pub fn clear_snapshots(&self, project_id: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "DELETE FROM context_snapshots WHERE project_id = ?1",
-                params![project_id],
-            )
-            .map_err(|e| self.classify(e))?;
+        self.exec(
+            "DELETE FROM context_snapshots WHERE project_id = ?1",
+            &vals![project_id],
+        )?;
         Ok(())
     }
 
@@ -466,8 +461,7 @@ impl Store {
     pub fn record_derived_memory(&self, write: &MemoryWrite) -> Result<()> {
         writer::validate_memory(write)?;
         let now = crate::util::now_ms();
-        self.conn
-            .prepare_cached(
+        self.exec(
                 "INSERT INTO project_memory(project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
                  ON CONFLICT(project_id, memory_type, key) DO UPDATE SET
@@ -476,33 +470,30 @@ impl Store {
                  WHERE excluded.confidence > project_memory.confidence
                     OR (excluded.updated_at >= project_memory.updated_at
                         AND excluded.confidence >= project_memory.confidence)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    write.project_id,
-                    write.memory_type.as_str(),
-                    write.key,
-                    write.value,
-                    write.confidence,
-                    write.source_prompt,
-                    now
-                ])
-            })
-            .map_err(|e| self.classify(e))?;
+            &vals![
+                &write.project_id,
+                write.memory_type.as_str(),
+                &write.key,
+                &write.value,
+                write.confidence,
+                &write.source_prompt,
+                now
+            ],
+        )?;
         Ok(())
     }
 }
 
-fn image_from_row(r: &Row<'_>) -> rusqlite::Result<ImageAnalysis> {
+fn image_from_row(r: &mut Row) -> Result<ImageAnalysis> {
     Ok(ImageAnalysis {
         id: r.get(0)?,
         project_id: r.get(1)?,
         trace_id: r.get(2)?,
-        image_urls: json_list(r.get(3)?, 3)?,
-        palette: json_value(r.get(4)?, 4)?,
+        image_urls: json_list(r.get(3)?, "image_analyses.image_urls_json")?,
+        palette: json_value(r.get(4)?, "image_analyses.palette_json")?,
         typography: r.get(5)?,
         mood: r.get(6)?,
-        layout: json_value(r.get(7)?, 7)?,
+        layout: json_value(r.get(7)?, "image_analyses.layout_json")?,
         processing_time_ms: r.get(8)?,
         created_at: r.get(9)?,
     })

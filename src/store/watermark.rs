@@ -7,9 +7,8 @@
 //! later with a `created_at` before the watermark (a backdated insert by another tool) is not
 //! seen by it; appends, which is what every writer of this schema does, always are.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::reads::{MESSAGE_COLUMNS, message_from_row};
+use super::sql::{Row, vals};
 use super::*;
 
 /// Messages after the project's watermark, or all of them when it has none. `?2` is the
@@ -30,7 +29,7 @@ fn messages_after_sql() -> String {
 const WATERMARK_SQL: &str = "SELECT project_id, message_created_at, message_id, updated_at
      FROM memory_watermarks WHERE project_id = ?1";
 
-fn watermark_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemoryWatermark> {
+fn watermark_from_row(r: &mut Row) -> Result<MemoryWatermark> {
     Ok(MemoryWatermark {
         project_id: r.get(0)?,
         message_created_at: r.get(1)?,
@@ -42,7 +41,7 @@ fn watermark_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemoryWatermark
 impl Store {
     /// The project's learning watermark, if memory has learned from any of its messages.
     pub fn memory_watermark(&self, project_id: &str) -> Result<Option<MemoryWatermark>> {
-        self.one(WATERMARK_SQL, params![project_id], watermark_from_row)
+        self.one(WATERMARK_SQL, &vals![project_id], watermark_from_row)
     }
 
     /// The messages memory has not learned from yet, oldest first: those after the watermark,
@@ -50,7 +49,7 @@ impl Store {
     pub fn messages_after_watermark(&self, project_id: &str) -> Result<Vec<Message>> {
         self.collect(
             &messages_after_sql(),
-            params![project_id, i64::MIN],
+            &vals![project_id, i64::MIN],
             message_from_row,
         )
     }
@@ -59,17 +58,16 @@ impl Store {
 impl Writer<'_> {
     /// [`Store::memory_watermark`] inside the transaction.
     pub fn memory_watermark(&self, project_id: &str) -> Result<Option<MemoryWatermark>> {
-        Ok(self
-            .conn()
-            .prepare_cached(WATERMARK_SQL)?
-            .query_row(params![project_id], watermark_from_row)
-            .optional()?)
+        Writer::one(self, WATERMARK_SQL, &vals![project_id], watermark_from_row)
     }
 
     /// [`Store::messages_after_watermark`] inside the transaction (it sees the transaction's
     /// own messages).
     pub fn messages_after_watermark(&self, project_id: &str) -> Result<Vec<Message>> {
-        messages_after(self.conn(), project_id)
+        self.rows(&messages_after_sql(), &vals![project_id, i64::MIN])?
+            .into_iter()
+            .map(|mut r| message_from_row(&mut r))
+            .collect()
     }
 
     /// Moves the watermark to a message, forward only: a watermark already at or past it is
@@ -82,7 +80,7 @@ impl Writer<'_> {
         message_id: &str,
     ) -> Result<bool> {
         let now = self.now();
-        let n = self.conn().prepare_cached(
+        let n = self.exec(
             "INSERT INTO memory_watermarks(project_id, message_created_at, message_id, updated_at)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(project_id) DO UPDATE SET
@@ -90,16 +88,8 @@ impl Writer<'_> {
                message_id = excluded.message_id, updated_at = excluded.updated_at
              WHERE (excluded.message_created_at, excluded.message_id)
                  > (memory_watermarks.message_created_at, memory_watermarks.message_id)",
-        )?
-        .execute(params![project_id, message_created_at, message_id, now])?;
+            &vals![project_id, message_created_at, message_id, now],
+        )?;
         Ok(n > 0)
     }
-}
-
-fn messages_after(conn: &Connection, project_id: &str) -> Result<Vec<Message>> {
-    let mut stmt = conn.prepare_cached(&messages_after_sql())?;
-    let rows = stmt
-        .query_map(params![project_id, i64::MIN], message_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
 }

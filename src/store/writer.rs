@@ -2,10 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{OptionalExtension, Transaction, params};
-
-use super::reads::memory_from_row;
+use super::reads::{MEMORY_COLUMNS, SCENE_COLUMNS, memory_from_row, scene_from_row};
+use super::sql::{Row, Val, vals};
 use super::*;
+
+/// The open transaction of a [`Writer`], in its backend.
+pub(super) enum Tx<'c> {
+    Sqlite(rusqlite::Transaction<'c>),
+    /// `BEGIN` has run on this connection; `COMMIT` or `ROLLBACK` ends it.
+    Postgres(&'c pg::PgConn),
+}
 
 /// A memory entry to write (the id and timestamps are the store's).
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +66,9 @@ pub(super) fn validate_memory(w: &MemoryWrite) -> Result<()> {
 
 /// A write transaction. Dropping it without [`Store::write`] committing rolls everything back.
 pub struct Writer<'c> {
-    tx: Transaction<'c>,
+    tx: Option<Tx<'c>>,
+    /// Projects whose row this transaction holds locked (PostgreSQL: `SELECT ... FOR UPDATE`).
+    locked: BTreeSet<String>,
     deltas: BTreeMap<String, Vec<ContextDelta>>,
     /// Projects whose `updated_at` this transaction must not move (an import keeps the file's).
     keep_updated_at: BTreeSet<String>,
@@ -68,9 +76,10 @@ pub struct Writer<'c> {
 }
 
 impl<'c> Writer<'c> {
-    pub(super) fn new(tx: Transaction<'c>) -> Self {
+    pub(super) fn new(tx: Tx<'c>) -> Self {
         Writer {
-            tx,
+            tx: Some(tx),
+            locked: BTreeSet::new(),
             deltas: BTreeMap::new(),
             keep_updated_at: BTreeSet::new(),
             now: crate::util::now_ms(),
@@ -80,6 +89,78 @@ impl<'c> Writer<'c> {
     /// The time this transaction stamps on rows it writes.
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// Rows of a query inside the transaction (it sees the transaction's own writes).
+    pub(super) fn rows(&self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        match &self.tx {
+            Some(Tx::Sqlite(tx)) => Ok(sqlite::query(tx, sql, params)?),
+            Some(Tx::Postgres(pg)) => pg.query(sql, params),
+            None => Err(finished()),
+        }
+    }
+
+    pub(super) fn one<T>(
+        &self,
+        sql: &str,
+        params: &[Val],
+        map: impl FnOnce(&mut Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.rows(sql, params)?
+            .into_iter()
+            .next()
+            .map(|mut r| map(&mut r))
+            .transpose()
+    }
+
+    pub(super) fn exec(&self, sql: &str, params: &[Val]) -> Result<u64> {
+        match &self.tx {
+            Some(Tx::Sqlite(tx)) => Ok(sqlite::execute(tx, sql, params)?),
+            Some(Tx::Postgres(pg)) => pg.execute(sql, params),
+            None => Err(finished()),
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        matches!(self.tx, Some(Tx::Postgres(_)))
+    }
+
+    /// Takes the project's row lock for the rest of the transaction, so that two writers of
+    /// one project run one after the other (PostgreSQL; a SQLite write transaction already
+    /// holds the whole file). Returns whether the project exists.
+    fn lock_project(&mut self, project_id: &str) -> Result<bool> {
+        if !self.is_postgres() {
+            return Ok(self
+                .one(
+                    "SELECT 1 FROM projects WHERE id = ?1",
+                    &vals![project_id],
+                    |r| r.get::<i64>(0),
+                )?
+                .is_some());
+        }
+        if self.locked.contains(project_id) {
+            return Ok(true);
+        }
+        let found = self
+            .one(
+                "SELECT revision FROM projects WHERE id = ?1 FOR UPDATE",
+                &vals![project_id],
+                |r| r.get::<i64>(0),
+            )?
+            .is_some();
+        if found {
+            self.locked.insert(project_id.to_string());
+        }
+        Ok(found)
+    }
+
+    /// A scene of this transaction's view, by id.
+    pub fn find_scene(&self, scene_id: &str) -> Result<Option<Scene>> {
+        self.one(
+            &format!("SELECT {SCENE_COLUMNS} FROM scenes WHERE id = ?1"),
+            &vals![scene_id],
+            scene_from_row,
+        )
     }
 
     /// Replaces the deltas recorded so far for a project by one significant change: a bulk
@@ -101,22 +182,20 @@ impl<'c> Writer<'c> {
 
     /// The project's current revision, if it exists.
     pub fn revision_of(&self, project_id: &str) -> Result<Option<i64>> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT revision FROM projects WHERE id = ?1",
-                params![project_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.one(
+            "SELECT revision FROM projects WHERE id = ?1",
+            &vals![project_id],
+            |r| r.get(0),
+        )
     }
 
     /// Sets a re-created project's revision back to where the deleted one was, so that a
     /// context cached for the old project (in another process) can never match the new one.
     pub fn restore_revision(&mut self, project_id: &str, revision: i64) -> Result<()> {
-        self.tx.execute(
-            "UPDATE projects SET revision = max(revision, ?2) WHERE id = ?1",
-            params![project_id, revision],
+        self.exec(
+            "UPDATE projects SET revision = CASE WHEN revision > ?2 THEN revision ELSE ?2 END
+             WHERE id = ?1",
+            &vals![project_id, revision],
         )?;
         Ok(())
     }
@@ -128,9 +207,15 @@ impl<'c> Writer<'c> {
             .push(delta);
     }
 
-    /// Bumps each touched project's revision once per delta and stores the deltas.
-    pub(super) fn commit(self) -> Result<()> {
-        for (project_id, deltas) in &self.deltas {
+    /// Bumps each touched project's revision once per delta and stores the deltas; on
+    /// PostgreSQL the project's row is locked first (a concurrent writer waits, then reads the
+    /// revision this one committed: no lost update) and a notification tells listeners.
+    pub(super) fn commit(&mut self) -> Result<()> {
+        let deltas = std::mem::take(&mut self.deltas);
+        for (project_id, deltas) in &deltas {
+            if !self.lock_project(project_id)? {
+                return Err(StoreError::ProjectNotFound(project_id.clone()));
+            }
             let mut revision = self
                 .revision_of(project_id)?
                 .ok_or_else(|| StoreError::ProjectNotFound(project_id.clone()))?;
@@ -140,63 +225,67 @@ impl<'c> Writer<'c> {
                     what: "context delta",
                     source,
                 })?;
-                self.tx.execute(
+                self.exec(
                     "INSERT INTO context_deltas(project_id, revision, delta_json, created_at)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![project_id, revision, json, self.now],
+                    &vals![project_id, revision, json, self.now],
                 )?;
             }
             if self.keep_updated_at.contains(project_id) {
-                self.tx.execute(
+                self.exec(
                     "UPDATE projects SET revision = ?2 WHERE id = ?1",
-                    params![project_id, revision],
+                    &vals![project_id, revision],
                 )?;
             } else {
-                self.tx.execute(
-                    "UPDATE projects SET revision = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
-                    params![project_id, revision, self.now],
+                self.exec(
+                    "UPDATE projects SET revision = ?2,
+                       updated_at = CASE WHEN updated_at > ?3 THEN updated_at ELSE ?3 END
+                     WHERE id = ?1",
+                    &vals![project_id, revision, self.now],
                 )?;
             }
             // Keep the delta log bounded: older entries can only serve very stale caches.
-            self.tx.execute(
+            self.exec(
                 "DELETE FROM context_deltas WHERE project_id = ?1 AND revision <= ?2",
-                params![project_id, revision - 2_000],
+                &vals![project_id, revision - 2_000],
             )?;
+            if self.is_postgres() {
+                // Delivered to listeners when (and only if) this transaction commits.
+                self.exec(
+                    "SELECT pg_notify(?1, ?2)",
+                    &vals![pg::CHANGES_CHANNEL, format!("{revision} {project_id}")],
+                )?;
+            }
         }
-        self.tx.commit()?;
+        match self.tx.take() {
+            Some(Tx::Sqlite(tx)) => tx.commit()?,
+            Some(Tx::Postgres(pg)) => pg.call(|s| s.commit())?,
+            None => return Err(finished()),
+        }
         Ok(())
     }
 
-    fn require_project(&self, project_id: &str) -> Result<()> {
-        let exists: Option<i64> = self
-            .tx
-            .query_row(
-                "SELECT 1 FROM projects WHERE id = ?1",
-                params![project_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        exists
-            .map(|_| ())
-            .ok_or_else(|| StoreError::ProjectNotFound(project_id.to_string()))
+    fn require_project(&mut self, project_id: &str) -> Result<()> {
+        if self.lock_project(project_id)? {
+            Ok(())
+        } else {
+            Err(StoreError::ProjectNotFound(project_id.to_string()))
+        }
     }
 
     pub fn insert_project(&mut self, project: &Project) -> Result<()> {
-        let exists: Option<i64> = self
-            .tx
-            .query_row(
-                "SELECT 1 FROM projects WHERE id = ?1",
-                params![project.id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let exists = self.one(
+            "SELECT 1 FROM projects WHERE id = ?1",
+            &vals![&project.id],
+            |r| r.get::<i64>(0),
+        )?;
         if exists.is_some() {
             return Err(StoreError::ProjectExists(project.id.clone()));
         }
-        self.tx.execute(
+        self.exec(
             "INSERT INTO projects(id, user_id, title, created_at, updated_at, revision)
              VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-            params![
+            &vals![
                 project.id,
                 project.user_id,
                 project.title,
@@ -214,9 +303,9 @@ impl<'c> Writer<'c> {
     }
 
     pub fn update_project_title(&mut self, project_id: &str, title: &str) -> Result<()> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "UPDATE projects SET title = ?2 WHERE id = ?1",
-            params![project_id, title],
+            &vals![project_id, title],
         )?;
         if n == 0 {
             return Err(StoreError::ProjectNotFound(project_id.to_string()));
@@ -231,9 +320,7 @@ impl<'c> Writer<'c> {
     }
 
     pub fn delete_project(&mut self, project_id: &str) -> Result<()> {
-        let n = self
-            .tx
-            .execute("DELETE FROM projects WHERE id = ?1", params![project_id])?;
+        let n = self.exec("DELETE FROM projects WHERE id = ?1", &vals![project_id])?;
         if n == 0 {
             return Err(StoreError::ProjectNotFound(project_id.to_string()));
         }
@@ -245,27 +332,24 @@ impl<'c> Writer<'c> {
     /// Inserts a scene, or replaces every column of the scene with the same id.
     pub fn upsert_scene(&mut self, scene: &Scene) -> Result<()> {
         self.require_project(&scene.project_id)?;
-        let owner: Option<String> = self
-            .tx
-            .query_row(
-                "SELECT project_id FROM scenes WHERE id = ?1",
-                params![scene.id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let owner: Option<String> = self.one(
+            "SELECT project_id FROM scenes WHERE id = ?1",
+            &vals![scene.id],
+            |r| r.get(0),
+        )?;
         if let Some(owner) = owner.filter(|o| o != &scene.project_id) {
             return Err(StoreError::Invalid {
                 what: format!("scene id '{}'", scene.id),
                 reason: format!("it already belongs to project '{owner}'"),
             });
         }
-        self.tx.execute(
+        self.exec(
             "INSERT INTO scenes(id, project_id, name, ord, tsx_code, duration_frames, props_json, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, ord = excluded.ord,
                tsx_code = excluded.tsx_code, duration_frames = excluded.duration_frames,
                props_json = excluded.props_json, updated_at = excluded.updated_at",
-            params![
+            &vals![
                 scene.id,
                 scene.project_id,
                 scene.name,
@@ -294,17 +378,16 @@ impl<'c> Writer<'c> {
         duration_frames: i64,
     ) -> Result<()> {
         let project_id: String = self
-            .tx
-            .query_row(
+            .one(
                 "SELECT project_id FROM scenes WHERE id = ?1",
-                params![scene_id],
+                &vals![scene_id],
                 |r| r.get(0),
-            )
-            .optional()?
+            )?
             .ok_or_else(|| StoreError::SceneNotFound(scene_id.to_string()))?;
-        self.tx.execute(
+        self.lock_project(&project_id)?;
+        self.exec(
             "UPDATE scenes SET tsx_code = ?2, duration_frames = ?3, updated_at = ?4 WHERE id = ?1",
-            params![scene_id, tsx_code, duration_frames, self.now],
+            &vals![scene_id, tsx_code, duration_frames, self.now],
         )?;
         self.record(
             &project_id,
@@ -318,17 +401,10 @@ impl<'c> Writer<'c> {
     /// Deletes a scene and returns it.
     pub fn delete_scene(&mut self, scene_id: &str) -> Result<Scene> {
         let scene = self
-            .tx
-            .query_row(
-                "SELECT id, project_id, name, ord, tsx_code, duration_frames, props_json, created_at, updated_at
-                 FROM scenes WHERE id = ?1",
-                params![scene_id],
-                super::reads::scene_from_row,
-            )
-            .optional()?
+            .find_scene(scene_id)?
             .ok_or_else(|| StoreError::SceneNotFound(scene_id.to_string()))?;
-        self.tx
-            .execute("DELETE FROM scenes WHERE id = ?1", params![scene_id])?;
+        self.lock_project(&scene.project_id)?;
+        self.exec("DELETE FROM scenes WHERE id = ?1", &vals![scene_id])?;
         self.record(
             &scene.project_id,
             ContextDelta::SceneDeleted {
@@ -340,11 +416,13 @@ impl<'c> Writer<'c> {
 
     /// The order number after the project's last scene.
     pub fn next_scene_ord(&self, project_id: &str) -> Result<i64> {
-        Ok(self.tx.query_row(
-            "SELECT coalesce(max(ord), 0) + 1 FROM scenes WHERE project_id = ?1",
-            params![project_id],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .one(
+                "SELECT coalesce(max(ord), 0) + 1 FROM scenes WHERE project_id = ?1",
+                &vals![project_id],
+                |r| r.get(0),
+            )?
+            .unwrap_or(1))
     }
 
     pub fn add_message(&mut self, message: &Message) -> Result<()> {
@@ -354,10 +432,10 @@ impl<'c> Writer<'c> {
                 what: "message image urls",
                 source,
             })?;
-        self.tx.execute(
+        self.exec(
             "INSERT INTO messages(id, project_id, role, content, image_urls_json, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
+            &vals![
                 message.id,
                 message.project_id,
                 message.role,
@@ -382,11 +460,11 @@ impl<'c> Writer<'c> {
             what: "image urls",
             source,
         })?;
-        self.tx.execute(
+        self.exec(
             "INSERT INTO image_analyses(id, project_id, trace_id, image_urls_json, palette_json,
                typography, mood, layout_json, processing_time_ms, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
+            &vals![
                 image.id,
                 image.project_id,
                 image.trace_id,
@@ -413,21 +491,20 @@ impl<'c> Writer<'c> {
         validate_memory(write)?;
         self.require_project(&write.project_id)?;
         let learned_at = write.learned_at.unwrap_or(self.now);
-        let existing = self
-            .tx
-            .query_row(
-                "SELECT id, project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at
-                 FROM project_memory WHERE project_id = ?1 AND memory_type = ?2 AND key = ?3",
-                params![write.project_id, write.memory_type.as_str(), write.key],
-                memory_from_row,
-            )
-            .optional()?;
+        let existing = self.one(
+            &format!(
+                "SELECT {MEMORY_COLUMNS}
+                 FROM project_memory WHERE project_id = ?1 AND memory_type = ?2 AND key = ?3"
+            ),
+            &vals![write.project_id, write.memory_type.as_str(), write.key],
+            memory_from_row,
+        )?;
         let outcome = match existing {
             None => {
-                self.tx.execute(
+                self.exec(
                     "INSERT INTO project_memory(project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                    params![
+                    &vals![
                         write.project_id,
                         write.memory_type.as_str(),
                         write.key,
@@ -447,10 +524,10 @@ impl<'c> Writer<'c> {
                     learned_at,
                 ) =>
             {
-                self.tx.execute(
+                self.exec(
                     "UPDATE project_memory SET value = ?2, confidence = ?3, source_prompt = ?4, updated_at = ?5
                      WHERE id = ?1",
-                    params![
+                    &vals![
                         old.id,
                         write.value,
                         write.confidence,
@@ -485,10 +562,10 @@ impl<'c> Writer<'c> {
             source_prompt: entry.source_prompt.clone(),
             learned_at: Some(entry.updated_at),
         })?;
-        self.tx.execute(
+        self.exec(
             "INSERT INTO project_memory(project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
+            &vals![
                 entry.project_id,
                 entry.memory_type.as_str(),
                 entry.key,
@@ -509,6 +586,31 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// Keeps a memory entry of a type editscope does not know, as it came (the newest wins on
+    /// the same type and key). Not part of any context: no delta.
+    pub fn keep_foreign_memory(&mut self, m: &ForeignMemory) -> Result<()> {
+        self.require_project(&m.project_id)?;
+        self.exec(
+            "INSERT INTO foreign_memory(project_id, memory_type, key, value, confidence, source_prompt, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(project_id, memory_type, key) DO UPDATE SET
+               value = excluded.value, confidence = excluded.confidence,
+               source_prompt = excluded.source_prompt, updated_at = excluded.updated_at
+             WHERE excluded.updated_at >= foreign_memory.updated_at",
+            &vals![
+                m.project_id,
+                m.memory_type,
+                m.key,
+                m.value,
+                m.confidence,
+                m.source_prompt,
+                m.created_at,
+                m.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Removes a memory entry; returns whether one existed.
     pub fn forget_memory(
         &mut self,
@@ -516,9 +618,9 @@ impl<'c> Writer<'c> {
         memory_type: MemoryType,
         key: &str,
     ) -> Result<bool> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "DELETE FROM project_memory WHERE project_id = ?1 AND memory_type = ?2 AND key = ?3",
-            params![project_id, memory_type.as_str(), key],
+            &vals![project_id, memory_type.as_str(), key],
         )?;
         if n > 0 {
             self.record(
@@ -535,10 +637,10 @@ impl<'c> Writer<'c> {
     /// Records one change to a scene's code (history and undo).
     pub fn add_iteration(&mut self, it: &SceneIteration) -> Result<i64> {
         self.require_project(&it.project_id)?;
-        self.tx.execute(
+        let id = self.one(
             "INSERT INTO scene_iterations(scene_id, project_id, prompt, operation, code_before, code_after, model, generation_ms, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+            &vals![
                 it.scene_id,
                 it.project_id,
                 it.prompt,
@@ -549,8 +651,9 @@ impl<'c> Writer<'c> {
                 it.generation_ms,
                 it.created_at
             ],
-        )?;
-        let id = self.tx.last_insert_rowid();
+            |r| r.get::<i64>(0),
+        )?
+        .ok_or_else(|| StoreError::Decode("INSERT ... RETURNING gave no row".into()))?;
         self.record(
             &it.project_id,
             ContextDelta::HistoryAdded {
@@ -562,10 +665,10 @@ impl<'c> Writer<'c> {
 
     /// Records a profiled edit run. Not context-changing.
     pub fn add_edit_run(&mut self, run: &EditRunRecord) -> Result<i64> {
-        self.tx.execute(
+        self.one(
             "INSERT INTO edit_runs(project_id, prompt, flags_json, tool, target_scene_id, stage_ms_json, cache_json, tokens_json, outcome, error, created_at, comparison)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+            &vals![
                 run.project_id,
                 run.prompt,
                 run.flags_json,
@@ -579,12 +682,28 @@ impl<'c> Writer<'c> {
                 run.created_at,
                 run.comparison
             ],
-        )?;
-        Ok(self.tx.last_insert_rowid())
+            |r| r.get::<i64>(0),
+        )?
+        .ok_or_else(|| StoreError::Decode("INSERT ... RETURNING gave no row".into()))
     }
+}
 
-    /// Read access inside the transaction (sees this transaction's own writes).
-    pub fn conn(&self) -> &rusqlite::Connection {
-        &self.tx
+impl Drop for Writer<'_> {
+    /// A writer dropped before its commit (a failed write) rolls back; SQLite's transaction
+    /// does so on its own drop.
+    fn drop(&mut self) {
+        if let Some(Tx::Postgres(pg)) = self.tx.take() {
+            let _ = pg.call(|s| {
+                s.rollback();
+                Ok(())
+            });
+        }
+    }
+}
+
+fn finished() -> StoreError {
+    StoreError::Invalid {
+        what: "write".into(),
+        reason: "the transaction has already ended".into(),
     }
 }

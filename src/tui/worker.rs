@@ -189,6 +189,7 @@ pub fn spawn_with(
                 last_start: None,
                 recorder: None,
                 options,
+                shown_revision: 0,
             };
             runtime.block_on(worker.run(command_rx));
         })?;
@@ -211,6 +212,9 @@ struct Worker {
     /// The session file runs are recorded to (Ctrl+R), and its path.
     recorder: Option<(std::path::PathBuf, Recorder)>,
     options: WorkerOptions,
+    /// The revision of the project the panels show: a change notified at or below it is this
+    /// worker's own (or already shown).
+    shown_revision: i64,
 }
 
 /// A run of this session and the checkpoint it started from.
@@ -236,6 +240,15 @@ impl Worker {
             backend: self.pipeline.llm.name(),
             shadow_rate: self.pipeline.engine.optimized().shadow_rate,
         });
+        // Writes of other processes (PostgreSQL's LISTEN/NOTIFY; a SQLite file has none),
+        // heard from before the first snapshots are read: nothing falls in between.
+        let mut changes = match self.pipeline.store.watch_changes() {
+            Ok(rx) => Some(rx),
+            Err(e) => {
+                tracing::warn!("not watching the store for other writers: {e}");
+                None
+            }
+        };
         self.send_projects();
         self.send_project_snapshots();
         self.prepare_checkpoint();
@@ -244,10 +257,33 @@ impl Worker {
         loop {
             let command = match queued.pop_front() {
                 Some(c) => c,
-                None => match commands.recv().await {
-                    Some(c) => c,
-                    None => break,
-                },
+                None => {
+                    let next = match changes.as_mut() {
+                        Some(rx) => tokio::select! {
+                            c = commands.recv() => Ok(c),
+                            change = rx.recv() => Err(change),
+                        },
+                        None => Ok(commands.recv().await),
+                    };
+                    match next {
+                        Ok(Some(c)) => c,
+                        Ok(None) => break,
+                        Err(Some(change)) => {
+                            let mut batch = vec![change];
+                            if let Some(rx) = changes.as_mut() {
+                                while let Ok(more) = rx.try_recv() {
+                                    batch.push(more);
+                                }
+                            }
+                            self.on_store_changes(&batch);
+                            continue;
+                        }
+                        Err(None) => {
+                            changes = None;
+                            continue;
+                        }
+                    }
+                }
             };
             match command {
                 Command::RunEdit { prompt, flags } => {
@@ -345,6 +381,7 @@ impl Worker {
             {
                 start.scenes_after = Some((revision, rows.iter().map(scene_state).collect()));
             }
+            self.note_shown_revision();
             self.prepare_checkpoint();
         }
         (deferred, ui_gone)
@@ -521,10 +558,39 @@ impl Worker {
         }
     }
 
-    fn send_project_snapshots(&self) {
+    fn send_project_snapshots(&mut self) {
         self.send_history();
         self.send_memory();
         self.send_scenes();
+        self.note_shown_revision();
+    }
+
+    fn note_shown_revision(&mut self) {
+        if let Ok(revision) = self.pipeline.store.project_revision(&self.project_id) {
+            self.shown_revision = revision;
+        }
+    }
+
+    /// Another process committed writes: the panels of this project are read again when one
+    /// of them is newer than what they show (the engine's caches check the revision on every
+    /// build, so a cached context of the old revision is never served), and the project list
+    /// always is. A `None` project means notifications may have been missed: read everything.
+    fn on_store_changes(&mut self, changes: &[crate::store::StoreChange]) {
+        let newer = changes.iter().any(|c| match &c.project_id {
+            None => true,
+            Some(p) => p == &self.project_id && c.revision > self.shown_revision,
+        });
+        self.send_projects();
+        if newer {
+            let before = self.shown_revision;
+            self.send_project_snapshots();
+            tracing::info!(
+                project = %self.project_id,
+                "another process wrote the project (revision {before} -> {}): panels refreshed",
+                self.shown_revision
+            );
+            self.prepare_checkpoint();
+        }
     }
 
     fn send_projects(&self) {

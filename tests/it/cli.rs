@@ -24,221 +24,227 @@ pub fn json_of(cmd: &mut Command) -> serde_json::Value {
 
 #[test]
 fn first_run_seeds_the_three_demo_projects_and_a_second_run_does_not_seed_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sub/editscope.db");
-    let projects = json_of(editscope(&db).args(["projects", "--json"]));
-    let ids: Vec<&str> = projects
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["demo-small", "demo-medium", "demo-large"]);
-    for p in projects.as_array().unwrap() {
-        for field in ["id", "title", "scenes", "messages", "memory_entries"] {
-            assert!(p.get(field).is_some(), "missing {field}");
+    crate::backends::each(|backend| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = backend.db_in(dir.path(), "sub/editscope.db");
+        let projects = json_of(editscope(&db).args(["projects", "--json"]));
+        let ids: Vec<&str> = projects
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["demo-small", "demo-medium", "demo-large"]);
+        for p in projects.as_array().unwrap() {
+            for field in ["id", "title", "scenes", "messages", "memory_entries"] {
+                assert!(p.get(field).is_some(), "missing {field}");
+            }
         }
-    }
-    assert_eq!(projects[0]["scenes"], 5);
-    // forget one entry, then run again: a re-seed would bring it back
-    let list =
-        json_of(editscope(&db).args(["memory", "list", "--project", "demo-small", "--json"]));
-    let first = &list[0];
-    editscope(&db)
-        .args([
-            "memory",
-            "forget",
-            "--project",
-            "demo-small",
-            "--type",
-            first["memory_type"].as_str().unwrap(),
-            "--key",
-            first["key"].as_str().unwrap(),
-        ])
-        .assert()
-        .success();
-    let again = json_of(editscope(&db).args(["projects", "--json"]));
-    assert_eq!(again.as_array().unwrap().len(), 3);
-    assert_eq!(
-        again[0]["memory_entries"].as_u64().unwrap(),
-        projects[0]["memory_entries"].as_u64().unwrap() - 1
-    );
+        assert_eq!(projects[0]["scenes"], 5);
+        // forget one entry, then run again: a re-seed would bring it back
+        let list =
+            json_of(editscope(&db).args(["memory", "list", "--project", "demo-small", "--json"]));
+        let first = &list[0];
+        editscope(&db)
+            .args([
+                "memory",
+                "forget",
+                "--project",
+                "demo-small",
+                "--type",
+                first["memory_type"].as_str().unwrap(),
+                "--key",
+                first["key"].as_str().unwrap(),
+            ])
+            .assert()
+            .success();
+        let again = json_of(editscope(&db).args(["projects", "--json"]));
+        assert_eq!(again.as_array().unwrap().len(), 3);
+        assert_eq!(
+            again[0]["memory_entries"].as_u64().unwrap(),
+            projects[0]["memory_entries"].as_u64().unwrap() - 1
+        );
+    });
 }
 
 #[test]
 fn memory_set_show_list_forget() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("e.db");
-    editscope(&db)
-        .args([
-            "memory",
-            "set",
-            "--project",
-            "demo-small",
-            "--type",
-            "USER_PREFERENCE",
-            "--key",
-            "soundtrack",
-            "--value",
-            "lo-fi",
-            "--confidence",
-            "0.7",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("inserted"));
-    let shown = json_of(editscope(&db).args([
-        "memory",
-        "show",
-        "--project",
-        "demo-small",
-        "--type",
-        "user_preference",
-        "--key",
-        "soundtrack",
-        "--json",
-    ]));
-    assert_eq!(shown["value"], "lo-fi");
-    assert_eq!(shown["confidence"], 0.7);
-    assert_eq!(shown["source_prompt"], "editscope memory set");
-    for field in [
-        "id",
-        "memory_type",
-        "key",
-        "value",
-        "confidence",
-        "source_prompt",
-        "updated_at",
-    ] {
-        assert!(shown.get(field).is_some(), "missing {field}");
-    }
-    // less confident: kept
-    editscope(&db)
-        .args([
-            "memory",
-            "set",
-            "--project",
-            "demo-small",
-            "--type",
-            "USER_PREFERENCE",
-            "--key",
-            "soundtrack",
-            "--value",
-            "serious",
-            "--confidence",
-            "0.2",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("kept the existing"));
-    let prefs = json_of(editscope(&db).args([
-        "memory",
-        "list",
-        "--project",
-        "demo-small",
-        "--type",
-        "USER_PREFERENCE",
-        "--json",
-    ]));
-    assert!(
-        prefs
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["key"] == "soundtrack" && e["value"] == "lo-fi")
-    );
-    assert!(
-        prefs
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["memory_type"] == "USER_PREFERENCE")
-    );
-    editscope(&db)
-        .args([
-            "memory",
-            "set",
-            "--project",
-            "demo-small",
-            "--type",
-            "USER_PREFERENCE",
-            "--key",
-            "x",
-            "--value",
-            "y",
-            "--confidence",
-            "1.5",
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("0..1"));
-    editscope(&db)
-        .args([
-            "memory",
-            "forget",
-            "--project",
-            "demo-small",
-            "--type",
-            "USER_PREFERENCE",
-            "--key",
-            "soundtrack",
-        ])
-        .assert()
-        .success();
-    editscope(&db)
-        .args([
+    crate::backends::each(|backend| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = backend.db_in(dir.path(), "e.db");
+        editscope(&db)
+            .args([
+                "memory",
+                "set",
+                "--project",
+                "demo-small",
+                "--type",
+                "USER_PREFERENCE",
+                "--key",
+                "soundtrack",
+                "--value",
+                "lo-fi",
+                "--confidence",
+                "0.7",
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("inserted"));
+        let shown = json_of(editscope(&db).args([
             "memory",
             "show",
             "--project",
             "demo-small",
             "--type",
-            "USER_PREFERENCE",
+            "user_preference",
             "--key",
             "soundtrack",
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "no USER_PREFERENCE entry 'soundtrack'",
-        ));
+            "--json",
+        ]));
+        assert_eq!(shown["value"], "lo-fi");
+        assert_eq!(shown["confidence"], 0.7);
+        assert_eq!(shown["source_prompt"], "editscope memory set");
+        for field in [
+            "id",
+            "memory_type",
+            "key",
+            "value",
+            "confidence",
+            "source_prompt",
+            "updated_at",
+        ] {
+            assert!(shown.get(field).is_some(), "missing {field}");
+        }
+        // less confident: kept
+        editscope(&db)
+            .args([
+                "memory",
+                "set",
+                "--project",
+                "demo-small",
+                "--type",
+                "USER_PREFERENCE",
+                "--key",
+                "soundtrack",
+                "--value",
+                "serious",
+                "--confidence",
+                "0.2",
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("kept the existing"));
+        let prefs = json_of(editscope(&db).args([
+            "memory",
+            "list",
+            "--project",
+            "demo-small",
+            "--type",
+            "USER_PREFERENCE",
+            "--json",
+        ]));
+        assert!(
+            prefs
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["key"] == "soundtrack" && e["value"] == "lo-fi")
+        );
+        assert!(
+            prefs
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["memory_type"] == "USER_PREFERENCE")
+        );
+        editscope(&db)
+            .args([
+                "memory",
+                "set",
+                "--project",
+                "demo-small",
+                "--type",
+                "USER_PREFERENCE",
+                "--key",
+                "x",
+                "--value",
+                "y",
+                "--confidence",
+                "1.5",
+            ])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("0..1"));
+        editscope(&db)
+            .args([
+                "memory",
+                "forget",
+                "--project",
+                "demo-small",
+                "--type",
+                "USER_PREFERENCE",
+                "--key",
+                "soundtrack",
+            ])
+            .assert()
+            .success();
+        editscope(&db)
+            .args([
+                "memory",
+                "show",
+                "--project",
+                "demo-small",
+                "--type",
+                "USER_PREFERENCE",
+                "--key",
+                "soundtrack",
+            ])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(
+                "no USER_PREFERENCE entry 'soundtrack'",
+            ));
+    });
 }
 
 #[test]
 fn export_then_import_through_the_cli_round_trips() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("a.db");
-    let out = editscope(&db)
-        .args(["export", "--project", "demo-medium"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let mut doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    doc["project"]["title"] = "Renamed before the import".into();
-    let file = dir.path().join("copy.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-    // The project exists: a plain import refuses and changes nothing.
-    editscope(&db)
-        .args(["import", file.to_str().unwrap()])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("nothing was written"));
-    editscope(&db)
-        .args(["import", "--replace", file.to_str().unwrap()])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("demo-medium"));
-    let again: serde_json::Value = serde_json::from_slice(
-        &editscope(&db)
+    crate::backends::each(|backend| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = backend.db_in(dir.path(), "a.db");
+        let out = editscope(&db)
             .args(["export", "--project", "demo-medium"])
             .assert()
             .success()
             .get_output()
-            .stdout,
-    )
-    .unwrap();
-    assert_eq!(again, doc);
+            .stdout
+            .clone();
+        let mut doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        doc["project"]["title"] = "Renamed before the import".into();
+        let file = dir.path().join("copy.json");
+        std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        // The project exists: a plain import refuses and changes nothing.
+        editscope(&db)
+            .args(["import", file.to_str().unwrap()])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("nothing was written"));
+        editscope(&db)
+            .args(["import", "--replace", file.to_str().unwrap()])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("demo-medium"));
+        let again: serde_json::Value = serde_json::from_slice(
+            &editscope(&db)
+                .args(["export", "--project", "demo-medium"])
+                .assert()
+                .success()
+                .get_output()
+                .stdout,
+        )
+        .unwrap();
+        assert_eq!(again, doc);
+    });
 }
 
 #[test]
@@ -362,81 +368,83 @@ fn bench_names_the_demo_fixtures_when_asked_for_an_unknown_one() {
 
 #[test]
 fn ab_compares_two_dry_runs_from_one_revision_and_leaves_the_project_as_it_was() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("editscope.db");
-    let export = |db: &std::path::Path| {
-        editscope(db)
-            .args(["export", "--project", "demo-small"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
-    };
-    let before = export(&db);
-    let revision_before = json_of(editscope(&db).args([
-        "context",
-        "--project",
-        "demo-small",
-        "--flags",
-        "legacy",
-        "--json",
-    ]))["context"]["revision"]
-        .clone();
-    // Twice: a second comparison must find the project exactly as the first did.
-    for _ in 0..2 {
-        let report = json_of(editscope(&db).args([
-            "ab",
+    crate::backends::each(|backend| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = backend.db_in(dir.path(), "editscope.db");
+        let export = |db: &std::path::Path| {
+            editscope(db)
+                .args(["export", "--project", "demo-small"])
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone()
+        };
+        let before = export(&db);
+        let revision_before = json_of(editscope(&db).args([
+            "context",
             "--project",
             "demo-small",
-            "--prompt",
-            "make the title red in scene 3",
-            "--time-scale",
-            "0",
+            "--flags",
+            "legacy",
             "--json",
-        ]));
-        assert_eq!(report["dry_run"], true);
-        assert_eq!(report["revision"], revision_before, "{report:#}");
-        for side in ["a", "b"] {
-            let run = &report[side];
-            assert_eq!(run["start_revision"], revision_before, "{side}: {run:#}");
-            assert_eq!(run["comparison"], true);
-            assert_eq!(run["outcome"], "applied", "{side}: {run:#}");
-            assert_eq!(run["tool"], "editScene");
-            assert!(
-                !run["summary"].as_str().unwrap().contains("already"),
-                "{side} found the work done: {run:#}"
-            );
-            for field in ["run_id", "stages", "tokens", "context_path", "flags"] {
-                assert!(run.get(field).is_some(), "{side} misses {field}");
+        ]))["context"]["revision"]
+            .clone();
+        // Twice: a second comparison must find the project exactly as the first did.
+        for _ in 0..2 {
+            let report = json_of(editscope(&db).args([
+                "ab",
+                "--project",
+                "demo-small",
+                "--prompt",
+                "make the title red in scene 3",
+                "--time-scale",
+                "0",
+                "--json",
+            ]));
+            assert_eq!(report["dry_run"], true);
+            assert_eq!(report["revision"], revision_before, "{report:#}");
+            for side in ["a", "b"] {
+                let run = &report[side];
+                assert_eq!(run["start_revision"], revision_before, "{side}: {run:#}");
+                assert_eq!(run["comparison"], true);
+                assert_eq!(run["outcome"], "applied", "{side}: {run:#}");
+                assert_eq!(run["tool"], "editScene");
+                assert!(
+                    !run["summary"].as_str().unwrap().contains("already"),
+                    "{side} found the work done: {run:#}"
+                );
+                for field in ["run_id", "stages", "tokens", "context_path", "flags"] {
+                    assert!(run.get(field).is_some(), "{side} misses {field}");
+                }
+            }
+            assert_eq!(report["a"]["flags"], "legacy");
+            assert_eq!(report["b"]["flags"], "optimized");
+            assert_eq!(report["same_decision"], true);
+            assert_eq!(report["same_code"], true);
+            for stage in [
+                "context",
+                "tool_selection",
+                "code_edit",
+                "response",
+                "total",
+            ] {
+                assert!(report["ratio"].get(stage).is_some(), "ratio misses {stage}");
             }
         }
-        assert_eq!(report["a"]["flags"], "legacy");
-        assert_eq!(report["b"]["flags"], "optimized");
-        assert_eq!(report["same_decision"], true);
-        assert_eq!(report["same_code"], true);
-        for stage in [
-            "context",
-            "tool_selection",
-            "code_edit",
-            "response",
-            "total",
-        ] {
-            assert!(report["ratio"].get(stage).is_some(), "ratio misses {stage}");
+        assert_eq!(export(&db), before, "export changed after ab");
+        // Recorded as comparison runs, and nothing else.
+        let runs = json_of(editscope(&db).args(["runs", "--project", "demo-small", "--json"]));
+        let runs = runs.as_array().unwrap();
+        assert_eq!(runs.len(), 4);
+        assert!(runs.iter().all(|r| r["comparison"] == true), "{runs:?}");
+        // Each run lists its model calls with their time to first token.
+        for r in runs {
+            let calls = r["model_calls"].as_array().unwrap();
+            assert_eq!(calls.len(), 2, "{r:#}");
+            assert!(calls[0]["ttft_ms"].as_f64().unwrap() > 0.0);
         }
-    }
-    assert_eq!(export(&db), before, "export changed after ab");
-    // Recorded as comparison runs, and nothing else.
-    let runs = json_of(editscope(&db).args(["runs", "--project", "demo-small", "--json"]));
-    let runs = runs.as_array().unwrap();
-    assert_eq!(runs.len(), 4);
-    assert!(runs.iter().all(|r| r["comparison"] == true), "{runs:?}");
-    // Each run lists its model calls with their time to first token.
-    for r in runs {
-        let calls = r["model_calls"].as_array().unwrap();
-        assert_eq!(calls.len(), 2, "{r:#}");
-        assert!(calls[0]["ttft_ms"].as_f64().unwrap() > 0.0);
-    }
+    });
 }
 
 #[test]

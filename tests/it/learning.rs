@@ -571,13 +571,18 @@ fn a_learning_failure_is_a_warning_and_the_build_still_serves() {
     let holder = Store::open(&path).unwrap();
     holder
         .connection()
+        .unwrap()
         .execute_batch("BEGIN IMMEDIATE")
         .unwrap();
     let built = engine(flags("memory"))
         .build(&quick, &req("p", prompt))
         .unwrap();
     assert!(!built.context.preferences.contains_key("background_style"));
-    holder.connection().execute_batch("ROLLBACK").unwrap();
+    holder
+        .connection()
+        .unwrap()
+        .execute_batch("ROLLBACK")
+        .unwrap();
     // Once the lock is gone, the next build learns.
     let built = engine(flags("memory"))
         .build(&quick, &req("p", prompt))

@@ -4,9 +4,11 @@
 //! dependency tree, and on small CI machines linking eleven of them cost minutes.
 
 mod analysis;
+mod backends;
 mod cli;
 mod context;
 mod edit_format;
+mod editor_import;
 mod export;
 mod fixtures;
 mod freshness;
@@ -18,6 +20,8 @@ mod llm_openai;
 mod memory;
 mod offline_backend;
 mod oracle;
+mod pg;
+mod pg_server;
 mod resolver;
 mod scene_refs;
 mod scripted_server;

@@ -128,6 +128,7 @@ struct SceneRow {
 fn scene_rows(store: &Store) -> Vec<SceneRow> {
     let mut stmt = store
         .connection()
+        .unwrap()
         .prepare(
             "SELECT id, name, tsx_code, duration_frames, updated_at FROM scenes
              WHERE project_id = ?1 ORDER BY ord, id",
@@ -150,6 +151,7 @@ fn scene_rows(store: &Store) -> Vec<SceneRow> {
 fn image_ids(store: &Store) -> Vec<String> {
     let mut stmt = store
         .connection()
+        .unwrap()
         .prepare("SELECT id FROM image_analyses WHERE project_id = ?1 ORDER BY created_at, id")
         .unwrap();
     stmt.query_map([PROJECT], |r| r.get(0))
@@ -161,6 +163,7 @@ fn image_ids(store: &Store) -> Vec<String> {
 fn stored_preferences(store: &Store) -> BTreeMap<String, String> {
     let mut stmt = store
         .connection()
+        .unwrap()
         .prepare(
             "SELECT key, value FROM project_memory
              WHERE project_id = ?1 AND memory_type = 'USER_PREFERENCE'",

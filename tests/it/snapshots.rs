@@ -7,9 +7,11 @@ use editscope::context::*;
 use editscope::fixtures;
 use editscope::store::{MemoryType, MemoryWrite, Store};
 
-fn seeded() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path().join("s.db")).unwrap();
+use crate::backends::{Backend, TestDb};
+
+fn seeded(backend: Backend) -> (TestDb, Store) {
+    let dir = backend.fresh().expect("an available backend");
+    let mut store = dir.open();
     let small = fixtures::parse("small", fixtures::DEMO_SMALL).unwrap();
     fixtures::import(&mut store, "small", &small).unwrap();
     (dir, store)
@@ -58,94 +60,102 @@ fn set_preference(store: &mut Store, n: usize) {
 
 #[test]
 fn a_flush_waits_for_the_snapshot_and_another_engine_is_served_from_it() {
-    let (_d, store) = seeded();
-    let e = &mut engine();
-    assert_eq!(
-        e.build(&store, &req("scene 2")).unwrap().stats.path,
-        BuildPath::Fresh
-    );
-    e.flush_snapshots();
-    let stats = e.optimized().cache().writer_stats();
-    assert_eq!((stats.queued, stats.written, stats.failed), (1, 1, 0));
-    assert_eq!(
-        stored_revision(&store),
-        Some(store.project_revision("demo-small").unwrap())
-    );
-    // The first engine is still alive: the second finds the snapshot all the same.
-    let second = engine().build(&store, &req("scene 2")).unwrap();
-    assert_eq!(second.stats.path, BuildPath::CacheHit);
-    assert_eq!(second.stats.cache_level.as_deref(), Some("sqlite"));
+    crate::backends::each(|backend| {
+        let (_d, store) = seeded(backend);
+        let e = &mut engine();
+        assert_eq!(
+            e.build(&store, &req("scene 2")).unwrap().stats.path,
+            BuildPath::Fresh
+        );
+        e.flush_snapshots();
+        let stats = e.optimized().cache().writer_stats();
+        assert_eq!((stats.queued, stats.written, stats.failed), (1, 1, 0));
+        assert_eq!(
+            stored_revision(&store),
+            Some(store.project_revision("demo-small").unwrap())
+        );
+        // The first engine is still alive: the second finds the snapshot all the same.
+        let second = engine().build(&store, &req("scene 2")).unwrap();
+        assert_eq!(second.stats.path, BuildPath::CacheHit);
+        assert_eq!(second.stats.cache_level.as_deref(), Some("sqlite"));
+    });
 }
 
 #[test]
 fn writes_of_one_key_coalesce_and_the_newest_is_the_one_stored() {
-    let (_d, mut store) = seeded();
-    let mut e = engine();
-    for n in 0..30 {
-        set_preference(&mut store, n);
-        e.build(&store, &req("scene 1")).unwrap();
-    }
-    e.flush_snapshots();
-    let stats = e.optimized().cache().writer_stats();
-    assert_eq!(stats.queued, 30);
-    assert_eq!(stats.written + stats.coalesced, stats.queued, "{stats:?}");
-    assert_eq!(stats.failed, 0);
-    assert_eq!(
-        stored_revision(&store),
-        Some(store.project_revision("demo-small").unwrap())
-    );
-    // What is stored is the newest base, not only stamped with the newest revision.
-    drop(e);
-    let served = engine().build(&store, &req("scene 1")).unwrap();
-    assert_eq!(served.stats.cache_level.as_deref(), Some("sqlite"));
-    assert_eq!(served.context.preferences["pace"].value, "pace 29");
+    crate::backends::each(|backend| {
+        let (_d, mut store) = seeded(backend);
+        let mut e = engine();
+        for n in 0..30 {
+            set_preference(&mut store, n);
+            e.build(&store, &req("scene 1")).unwrap();
+        }
+        e.flush_snapshots();
+        let stats = e.optimized().cache().writer_stats();
+        assert_eq!(stats.queued, 30);
+        assert_eq!(stats.written + stats.coalesced, stats.queued, "{stats:?}");
+        assert_eq!(stats.failed, 0);
+        assert_eq!(
+            stored_revision(&store),
+            Some(store.project_revision("demo-small").unwrap())
+        );
+        // What is stored is the newest base, not only stamped with the newest revision.
+        drop(e);
+        let served = engine().build(&store, &req("scene 1")).unwrap();
+        assert_eq!(served.stats.cache_level.as_deref(), Some("sqlite"));
+        assert_eq!(served.context.preferences["pace"].value, "pace 29");
+    });
 }
 
 #[test]
 fn a_snapshot_waiting_when_the_cache_is_cleared_is_not_written_after_it() {
-    let (_d, mut store) = seeded();
-    let mut e = engine();
-    for n in 0..5 {
-        set_preference(&mut store, n);
-        e.build(&store, &req("scene 1")).unwrap();
-    }
-    e.optimized().cache().clear(&store, "demo-small").unwrap();
-    e.flush_snapshots();
-    assert_eq!(stored_revision(&store), None);
+    crate::backends::each(|backend| {
+        let (_d, mut store) = seeded(backend);
+        let mut e = engine();
+        for n in 0..5 {
+            set_preference(&mut store, n);
+            e.build(&store, &req("scene 1")).unwrap();
+        }
+        e.optimized().cache().clear(&store, "demo-small").unwrap();
+        e.flush_snapshots();
+        assert_eq!(stored_revision(&store), None);
+    });
 }
 
 #[test]
 fn after_a_shadow_mismatch_the_next_engine_is_served_the_fresh_context() {
-    let (_d, store) = seeded();
-    let mut e = engine();
-    e.set_shadow_rate(1.0);
-    e.build(&store, &req("scene 2")).unwrap();
-    let k = key(&store);
-    let mut corrupted = (*e.optimized().peek(&store, &k).unwrap()).clone();
-    std::sync::Arc::make_mut(&mut corrupted.context.preferences).insert(
-        "brand_color".into(),
-        PreferenceItem {
-            value: "#BADBAD".into(),
-            confidence: 1.0,
-        },
-    );
-    e.optimized().plant(&k, corrupted);
-    let checked = e.build(&store, &req("scene 2")).unwrap();
-    assert_eq!(checked.stats.cache.shadow_mismatches, 1);
-    // Dropping the engine flushes its writes, as a process that exits does.
-    drop(e);
-    let next = engine().build(&store, &req("scene 2")).unwrap();
-    assert_eq!(next.stats.path, BuildPath::CacheHit);
-    assert_eq!(next.stats.cache_level.as_deref(), Some("sqlite"));
-    let fresh = ContextEngine::fresh(&store, &req("scene 2"), Flags::OPTIMIZED).unwrap();
-    assert!(next.context.same_content(&fresh.context));
-    assert_ne!(
-        next.context
-            .preferences
-            .get("brand_color")
-            .map(|p| p.value.as_str()),
-        Some("#BADBAD")
-    );
+    crate::backends::each(|backend| {
+        let (_d, store) = seeded(backend);
+        let mut e = engine();
+        e.set_shadow_rate(1.0);
+        e.build(&store, &req("scene 2")).unwrap();
+        let k = key(&store);
+        let mut corrupted = (*e.optimized().peek(&store, &k).unwrap()).clone();
+        std::sync::Arc::make_mut(&mut corrupted.context.preferences).insert(
+            "brand_color".into(),
+            PreferenceItem {
+                value: "#BADBAD".into(),
+                confidence: 1.0,
+            },
+        );
+        e.optimized().plant(&k, corrupted);
+        let checked = e.build(&store, &req("scene 2")).unwrap();
+        assert_eq!(checked.stats.cache.shadow_mismatches, 1);
+        // Dropping the engine flushes its writes, as a process that exits does.
+        drop(e);
+        let next = engine().build(&store, &req("scene 2")).unwrap();
+        assert_eq!(next.stats.path, BuildPath::CacheHit);
+        assert_eq!(next.stats.cache_level.as_deref(), Some("sqlite"));
+        let fresh = ContextEngine::fresh(&store, &req("scene 2"), Flags::OPTIMIZED).unwrap();
+        assert!(next.context.same_content(&fresh.context));
+        assert_ne!(
+            next.context
+                .preferences
+                .get("brand_color")
+                .map(|p| p.value.as_str()),
+            Some("#BADBAD")
+        );
+    });
 }
 
 /// `editscope context` on a temporary database, logging at debug level; (JSON, stderr).

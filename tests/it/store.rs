@@ -6,6 +6,8 @@ use editscope::store::{
 };
 use std::time::Duration;
 
+use crate::backends::{Backend, TestDb};
+
 fn project(id: &str) -> Project {
     Project {
         id: id.into(),
@@ -30,10 +32,10 @@ fn scene(id: &str, project: &str, ord: i64) -> Scene {
     }
 }
 
-fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path().join("t.db")).expect("open");
-    (dir, store)
+fn temp_store(backend: Backend) -> (TestDb, Store) {
+    let db = backend.fresh().expect("an available backend");
+    let store = db.open();
+    (db, store)
 }
 
 #[test]
@@ -44,16 +46,19 @@ fn migrations_create_schema_on_empty_file_and_reopen_is_a_no_op() {
         let store = Store::open(&path).unwrap();
         let v: i64 = store
             .connection()
+            .unwrap()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, latest_version());
         let mode: String = store
             .connection()
+            .unwrap()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode.to_lowercase(), "wal");
         let fk: i64 = store
             .connection()
+            .unwrap()
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
@@ -127,113 +132,117 @@ fn a_database_locked_by_another_writer_gives_a_clear_error_and_no_write() {
 
 #[test]
 fn every_kind_of_write_bumps_the_revision_and_reads_do_not() {
-    let (_d, mut store) = temp_store();
-    store.write(|w| w.insert_project(&project("p"))).unwrap();
-    let mut rev = store.project_revision("p").unwrap();
-    let mut expect_bump = |store: &mut Store, what: &str| {
-        let now = store.project_revision("p").unwrap();
-        assert_eq!(now, rev + 1, "{what} did not bump the revision once");
-        rev = now;
-    };
-    store
-        .write(|w| w.upsert_scene(&scene("s1", "p", 1)))
-        .unwrap();
-    expect_bump(&mut store, "scene insert");
-    store
-        .write(|w| w.update_scene_code("s1", "export default () => <div/>;", 60))
-        .unwrap();
-    expect_bump(&mut store, "scene code update");
-    store
-        .write(|w| {
-            w.add_message(&Message {
-                id: "m1".into(),
-                project_id: "p".into(),
-                role: "user".into(),
-                content: "hi".into(),
-                image_urls: vec![],
-                created_at: 5,
+    crate::backends::each(|backend| {
+        let (_d, mut store) = temp_store(backend);
+        store.write(|w| w.insert_project(&project("p"))).unwrap();
+        let mut rev = store.project_revision("p").unwrap();
+        let mut expect_bump = |store: &mut Store, what: &str| {
+            let now = store.project_revision("p").unwrap();
+            assert_eq!(now, rev + 1, "{what} did not bump the revision once");
+            rev = now;
+        };
+        store
+            .write(|w| w.upsert_scene(&scene("s1", "p", 1)))
+            .unwrap();
+        expect_bump(&mut store, "scene insert");
+        store
+            .write(|w| w.update_scene_code("s1", "export default () => <div/>;", 60))
+            .unwrap();
+        expect_bump(&mut store, "scene code update");
+        store
+            .write(|w| {
+                w.add_message(&Message {
+                    id: "m1".into(),
+                    project_id: "p".into(),
+                    role: "user".into(),
+                    content: "hi".into(),
+                    image_urls: vec![],
+                    created_at: 5,
+                })
             })
-        })
-        .unwrap();
-    expect_bump(&mut store, "message");
-    let write = MemoryWrite {
-        project_id: "p".into(),
-        memory_type: MemoryType::UserPreference,
-        key: "brand_color".into(),
-        value: "#ff0000".into(),
-        confidence: 0.9,
-        source_prompt: "use red".into(),
-        learned_at: None,
-    };
-    store.write(|w| w.upsert_memory(&write)).unwrap();
-    expect_bump(&mut store, "memory upsert");
-    store
-        .write(|w| w.forget_memory("p", MemoryType::UserPreference, "brand_color"))
-        .unwrap();
-    expect_bump(&mut store, "memory forget");
-    store
-        .write(|w| {
-            w.add_image_analysis(&editscope::store::ImageAnalysis {
-                id: "img1".into(),
-                project_id: "p".into(),
-                trace_id: "t".into(),
-                image_urls: vec!["https://x/1.png".into()],
-                palette: serde_json::json!(["#000"]),
-                typography: "Inter".into(),
-                mood: "calm".into(),
-                layout: serde_json::json!({}),
-                processing_time_ms: 10,
-                created_at: 6,
+            .unwrap();
+        expect_bump(&mut store, "message");
+        let write = MemoryWrite {
+            project_id: "p".into(),
+            memory_type: MemoryType::UserPreference,
+            key: "brand_color".into(),
+            value: "#ff0000".into(),
+            confidence: 0.9,
+            source_prompt: "use red".into(),
+            learned_at: None,
+        };
+        store.write(|w| w.upsert_memory(&write)).unwrap();
+        expect_bump(&mut store, "memory upsert");
+        store
+            .write(|w| w.forget_memory("p", MemoryType::UserPreference, "brand_color"))
+            .unwrap();
+        expect_bump(&mut store, "memory forget");
+        store
+            .write(|w| {
+                w.add_image_analysis(&editscope::store::ImageAnalysis {
+                    id: "img1".into(),
+                    project_id: "p".into(),
+                    trace_id: "t".into(),
+                    image_urls: vec!["https://x/1.png".into()],
+                    palette: serde_json::json!(["#000"]),
+                    typography: "Inter".into(),
+                    mood: "calm".into(),
+                    layout: serde_json::json!({}),
+                    processing_time_ms: 10,
+                    created_at: 6,
+                })
             })
-        })
-        .unwrap();
-    expect_bump(&mut store, "image analysis");
-    store.write(|w| w.delete_scene("s1").map(|_| ())).unwrap();
-    expect_bump(&mut store, "scene delete");
-    store.write(|w| w.update_project_title("p", "New")).unwrap();
-    expect_bump(&mut store, "title");
+            .unwrap();
+        expect_bump(&mut store, "image analysis");
+        store.write(|w| w.delete_scene("s1").map(|_| ())).unwrap();
+        expect_bump(&mut store, "scene delete");
+        store.write(|w| w.update_project_title("p", "New")).unwrap();
+        expect_bump(&mut store, "title");
 
-    // Reads leave it alone.
-    store.list_scenes("p").unwrap();
-    store.list_memory("p", None).unwrap();
-    store.list_messages("p", None).unwrap();
-    store.list_projects().unwrap();
-    store.list_image_analyses("p").unwrap();
-    assert_eq!(store.project_revision("p").unwrap(), rev);
+        // Reads leave it alone.
+        store.list_scenes("p").unwrap();
+        store.list_memory("p", None).unwrap();
+        store.list_messages("p", None).unwrap();
+        store.list_projects().unwrap();
+        store.list_image_analyses("p").unwrap();
+        assert_eq!(store.project_revision("p").unwrap(), rev);
 
-    // Each bump left its delta, in order.
-    let deltas = store.deltas_since("p", 1).unwrap();
-    assert_eq!(deltas.len() as i64, rev - 1);
-    assert_eq!(
-        deltas[0].1,
-        ContextDelta::SceneUpserted {
-            scene_id: "s1".into()
-        }
-    );
-    assert!(matches!(
-        deltas.last().unwrap().1,
-        ContextDelta::Significant { .. }
-    ));
+        // Each bump left its delta, in order.
+        let deltas = store.deltas_since("p", 1).unwrap();
+        assert_eq!(deltas.len() as i64, rev - 1);
+        assert_eq!(
+            deltas[0].1,
+            ContextDelta::SceneUpserted {
+                scene_id: "s1".into()
+            }
+        );
+        assert!(matches!(
+            deltas.last().unwrap().1,
+            ContextDelta::Significant { .. }
+        ));
+    });
 }
 
 #[test]
 fn a_failed_write_transaction_changes_nothing() {
-    let (_d, mut store) = temp_store();
-    store.write(|w| w.insert_project(&project("p"))).unwrap();
-    store
-        .write(|w| w.upsert_scene(&scene("s1", "p", 1)))
-        .unwrap();
-    let rev = store.project_revision("p").unwrap();
-    let err = store
-        .write(|w| {
-            w.update_scene_code("s1", "changed", 10)?;
-            w.update_scene_code("missing", "x", 10)
-        })
-        .unwrap_err();
-    assert!(matches!(err, StoreError::SceneNotFound(_)));
-    assert_eq!(
-        store.get_scene("s1").unwrap().tsx_code,
-        "export default () => null;"
-    );
-    assert_eq!(store.project_revision("p").unwrap(), rev);
+    crate::backends::each(|backend| {
+        let (_d, mut store) = temp_store(backend);
+        store.write(|w| w.insert_project(&project("p"))).unwrap();
+        store
+            .write(|w| w.upsert_scene(&scene("s1", "p", 1)))
+            .unwrap();
+        let rev = store.project_revision("p").unwrap();
+        let err = store
+            .write(|w| {
+                w.update_scene_code("s1", "changed", 10)?;
+                w.update_scene_code("missing", "x", 10)
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::SceneNotFound(_)));
+        assert_eq!(
+            store.get_scene("s1").unwrap().tsx_code,
+            "export default () => null;"
+        );
+        assert_eq!(store.project_revision("p").unwrap(), rev);
+    });
 }

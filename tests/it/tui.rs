@@ -1770,3 +1770,41 @@ fn a_run_refused_for_the_context_window_raises_a_warning() {
             .any(|w| w.text.contains("context window"))
     );
 }
+
+#[tokio::test]
+async fn a_dashboard_on_postgres_refreshes_its_panels_when_another_process_writes() {
+    let _logs = LOG_LOCK.lock().await;
+    let Some(url) = crate::pg_server::fresh_db("dashboard") else {
+        return;
+    };
+    let mut store = Store::open(&url).unwrap();
+    editscope::fixtures::seed_if_empty(&mut store).unwrap();
+    let engine = ContextEngine::new(Flags::OPTIMIZED, EngineOptions::default());
+    let pipeline = Pipeline::new(
+        store,
+        engine,
+        Box::new(editscope::llm::offline::OfflineBackend::new(0.0)),
+    );
+    let handle = worker::spawn(pipeline, "demo-small".into()).unwrap();
+    let mut app = App::new(AppState::new("demo-small", Flags::OPTIMIZED), handle);
+    wait_until(&mut app, "the first snapshots", |s| {
+        s.worker_ready && !s.scenes.rows.is_empty()
+    })
+    .await;
+    let scene = app.state.scenes.rows[1].clone();
+    // Another process (another store on the same database) edits scene 2 and sets a memory.
+    let mut other = Store::open(&url).unwrap();
+    let code = format!("{}\n// edited elsewhere\n", scene.code);
+    other
+        .write(|w| w.update_scene_code(&scene.id, &code, scene.duration_frames))
+        .unwrap();
+    let wanted = code.clone();
+    wait_until(&mut app, "the other process's scene write", move |s| {
+        s.scenes
+            .rows
+            .iter()
+            .any(|r| r.id == scene.id && r.code == wanted)
+    })
+    .await;
+    app.shutdown();
+}

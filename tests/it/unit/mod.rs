@@ -33,6 +33,7 @@ mod offline_retime;
 mod offline_words;
 mod pipeline_divergence;
 mod resolve;
+mod store_pg;
 mod tui_format;
 mod tui_keys;
 mod tui_panels_stages;
