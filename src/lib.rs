@@ -9,6 +9,7 @@ pub mod cli;
 pub mod context;
 pub mod export;
 pub mod fixtures;
+pub mod limits;
 pub mod llm;
 pub mod memory;
 pub mod metrics;

@@ -11,6 +11,7 @@ mod fixtures;
 mod freshness;
 mod generator;
 mod learning;
+mod limits;
 mod llm_anthropic;
 mod llm_openai;
 mod memory;
