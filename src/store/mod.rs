@@ -32,6 +32,16 @@ pub enum StoreError {
         "database '{path}' is locked by another writer (waited {waited_ms} ms); close the other editscope or try again"
     )]
     Locked { path: String, waited_ms: u64 },
+    #[error("database '{path}' is full (its disk, or its size limit): nothing was written")]
+    Full { path: String },
+    #[error(
+        "database '{path}' was deleted or moved while open: nothing was written; restart editscope to open (or create) it again"
+    )]
+    Moved { path: String },
+    #[error(
+        "database '{path}' is read-only (opened read-only, or on a read-only file or disk): nothing was written"
+    )]
+    ReadOnly { path: String },
     #[error(
         "database schema version {found} is newer than this editscope supports ({supported}); upgrade editscope, the file was not modified"
     )]
@@ -113,6 +123,9 @@ impl QueryCounters {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The file's identity when it was opened, to notice it deleted or replaced under the open
+    /// connection (SQLite would go on writing into the unlinked file, and the write be lost).
+    identity: Option<FileIdentity>,
     options: OpenOptions,
     counters: QueryCounters,
 }
@@ -149,6 +162,7 @@ impl Store {
         let mut store = Store {
             conn: Connection::open_in_memory()?,
             path: path.clone(),
+            identity: None,
             options: options.clone(),
             counters: QueryCounters::default(),
         };
@@ -169,6 +183,7 @@ impl Store {
             })?;
         }
         store.conn = conn;
+        store.identity = FileIdentity::of(&path);
         Ok(store)
     }
 
@@ -210,6 +225,11 @@ impl Store {
     pub fn write_shared<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let path = self.path.clone();
         let timeout = self.options.busy_timeout;
+        if self.identity.is_some() && FileIdentity::of(&path) != self.identity {
+            return Err(StoreError::Moved {
+                path: path.display().to_string(),
+            });
+        }
         let tx = rusqlite::Transaction::new_unchecked(
             &self.conn,
             rusqlite::TransactionBehavior::Immediate,
@@ -229,6 +249,30 @@ impl Store {
 
     fn classify(&self, e: rusqlite::Error) -> StoreError {
         classify(&self.path, self.options.busy_timeout, e)
+    }
+}
+
+/// Which file a path names: device and inode on Unix (`None` for a path that names none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of(path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(path: &Path) -> Option<FileIdentity> {
+        path.exists().then_some(FileIdentity { dev: 0, ino: 0 })
     }
 }
 
@@ -263,6 +307,21 @@ fn classify(path: &Path, timeout: Duration, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Locked {
             path: path.display().to_string(),
             waited_ms: timeout.as_millis() as u64,
+        },
+        Some(ErrorCode::DiskFull) => StoreError::Full {
+            path: path.display().to_string(),
+        },
+        // SQLITE_READONLY_DBMOVED: the file was unlinked or renamed under the open connection.
+        Some(ErrorCode::ReadOnly)
+            if matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_READONLY_DBMOVED) =>
+        {
+            StoreError::Moved {
+                path: path.display().to_string(),
+            }
+        }
+        Some(ErrorCode::ReadOnly) => StoreError::ReadOnly {
+            path: path.display().to_string(),
         },
         _ => StoreError::Sql(e),
     }

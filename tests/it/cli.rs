@@ -6,7 +6,13 @@ use predicates::prelude::*;
 /// The binary on a temporary database, with none of the environment that would change what
 /// it does (the flag preset, provider keys, trace-export headers). Every CLI test starts here.
 pub fn editscope(db: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("editscope").unwrap();
+    Command::from(editscope_process(db))
+}
+
+/// [`editscope`] as a plain process, for a test that must read its output as it comes (and
+/// kill it mid-run).
+pub fn editscope_process(db: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("editscope"));
     cmd.env("EDITSCOPE_DB", db)
         .env_remove("USE_OPTIMIZED_CONTEXT")
         .env_remove("OPENAI_API_KEY")

@@ -7,6 +7,7 @@ mod analysis;
 mod cli;
 mod context;
 mod export;
+mod faults;
 mod fixtures;
 mod freshness;
 mod generator;
