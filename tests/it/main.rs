@@ -10,6 +10,7 @@ mod export;
 mod faults;
 mod fixtures;
 mod freshness;
+mod fuzz;
 mod generator;
 mod learning;
 mod limits;
