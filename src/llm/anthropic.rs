@@ -53,7 +53,7 @@ pub struct AnthropicConfig {
 impl fmt::Debug for AnthropicConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AnthropicConfig")
-            .field("base_url", &self.base_url)
+            .field("base_url", &http::redact_userinfo(&self.base_url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("max_tokens", &self.max_tokens)
@@ -188,7 +188,7 @@ fn headers(config: &AnthropicConfig, url: &str) -> Result<HeaderMap, LlmError> {
     );
     if let Some(key) = &config.api_key {
         let mut value = HeaderValue::from_str(key).map_err(|_| LlmError::Connect {
-            url: url.to_string(),
+            url: http::redact_userinfo(url),
             detail: format!("{API_KEY_VAR} holds characters not allowed in an HTTP header"),
         })?;
         value.set_sensitive(true);

@@ -22,6 +22,7 @@ mod oracle;
 mod resolver;
 mod scene_refs;
 mod scripted_server;
+mod secrets;
 mod session;
 mod snapshots;
 mod store;
