@@ -95,6 +95,12 @@ fn memoized(text: &str, compute: impl FnOnce() -> usize) -> usize {
     n
 }
 
+/// Counts remembered in the process-wide memo now (after pending evictions).
+pub fn memo_entries() -> u64 {
+    memo().run_pending_tasks();
+    memo().entry_count()
+}
+
 fn memo() -> &'static moka::sync::Cache<u64, usize> {
     static MEMO: OnceLock<moka::sync::Cache<u64, usize>> = OnceLock::new();
     MEMO.get_or_init(|| moka::sync::Cache::new(200_000))
