@@ -311,6 +311,15 @@ fn classify(path: &Path, timeout: Duration, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DiskFull) => StoreError::Full {
             path: path.display().to_string(),
         },
+        // The WAL index (`-shm`) could not be extended: on a full disk, opening fails so.
+        Some(ErrorCode::SystemIoFailure)
+            if matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE) =>
+        {
+            StoreError::Full {
+                path: path.display().to_string(),
+            }
+        }
         // SQLITE_READONLY_DBMOVED: the file was unlinked or renamed under the open connection.
         Some(ErrorCode::ReadOnly)
             if matches!(&e, rusqlite::Error::SqliteFailure(f, _)
