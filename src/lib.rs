@@ -11,6 +11,7 @@ pub mod context;
 pub mod editfmt;
 pub mod export;
 pub mod fixtures;
+pub mod limits;
 pub mod llm;
 pub mod memory;
 pub mod metrics;

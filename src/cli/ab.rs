@@ -12,6 +12,7 @@ use crate::pipeline::compare::{self, AbReport};
 use crate::pipeline::{EditResult, PipelineEvent, Stage};
 
 pub fn run(db: Option<&PathBuf>, args: AbArgs) -> anyhow::Result<()> {
+    crate::pipeline::check_prompt(&args.prompt).context("--prompt")?;
     let mut store = open_store(db)?;
     store.get_project(&args.project)?;
     let base = Flags::from_env();

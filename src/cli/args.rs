@@ -441,6 +441,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "30",
           conflicts_with_all = ["tui", "fixture"])]
     pub new_process: Option<usize>,
+    /// Run N edits in one process (offline, time scale 0) on the 1,000-scene demo with writes
+    /// in between, and report resident memory, the caches' sizes and per-stage p50/p95 over
+    /// the first and the last tenth.
+    #[arg(long, value_name = "N", conflicts_with_all = ["tui", "fixture", "new_process"])]
+    pub soak: Option<usize>,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]

@@ -7,6 +7,7 @@ use anyhow::bail;
 use super::{BenchArgs, print_json};
 use crate::metrics::bench::{self, BenchConfig, PathSummary};
 use crate::metrics::new_process::{self, NewProcessConfig};
+use crate::metrics::soak::{self, SoakConfig};
 use crate::metrics::tui_bench::{self, TuiBenchConfig};
 
 pub fn run(db: Option<&std::path::PathBuf>, args: BenchArgs) -> anyhow::Result<()> {
@@ -27,6 +28,9 @@ pub fn run(db: Option<&std::path::PathBuf>, args: BenchArgs) -> anyhow::Result<(
     }
     if let Some(runs) = args.new_process {
         return run_new_process(&args, runs);
+    }
+    if let Some(edits) = args.soak {
+        return run_soak(&args, edits);
     }
     if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
         bail!(
@@ -196,6 +200,48 @@ fn run_tui(args: &BenchArgs) -> anyhow::Result<()> {
             r.panel,
             r.p50_us as f64 / 1000.0,
             r.p95_us as f64 / 1000.0
+        );
+    }
+    Ok(())
+}
+
+fn run_soak(args: &BenchArgs, edits: usize) -> anyhow::Result<()> {
+    if edits == 0 {
+        bail!("--soak takes a number of edits from 1 up");
+    }
+    let report = soak::run(&SoakConfig { edits })?;
+    if args.json {
+        return print_json(&report);
+    }
+    let kib = |v: Option<u64>| {
+        v.map_or("n/a".to_string(), |k| {
+            format!("{:.1} MiB", k as f64 / 1024.0)
+        })
+    };
+    println!(
+        "bench --soak: {} edits in one process on {} ({} scenes at the end), offline model at time scale 0; {} failed",
+        report.edits, report.project, report.scenes, report.failed_edits
+    );
+    println!(
+        "resident memory: start {}, after the first tenth {}, end {}",
+        kib(report.rss_start_kib),
+        kib(report.rss_after_tenth_kib),
+        kib(report.rss_end_kib)
+    );
+    let caches: Vec<String> = report
+        .caches
+        .iter()
+        .map(|(n, e)| format!("{n} {e}"))
+        .collect();
+    println!("cache entries at the end: {}", caches.join(", "));
+    for (name, first) in &report.first_tenth {
+        let last = report.last_tenth.get(name);
+        println!(
+            "{name:<15} first tenth p50 {:>8.3} ms  p95 {:>8.3} ms   last tenth p50 {:>8.3} ms  p95 {:>8.3} ms",
+            first.p50_ms,
+            first.p95_ms,
+            last.map_or(0.0, |l| l.p50_ms),
+            last.map_or(0.0, |l| l.p95_ms)
         );
     }
     Ok(())

@@ -13,6 +13,7 @@ use crate::pipeline::{Outcome, Pipeline, PipelineEvent};
 use crate::session::{Recorder, SessionHeader, SessionRun, TimedEvent};
 
 pub fn run(db: Option<&PathBuf>, args: EditArgs) -> anyhow::Result<()> {
+    crate::pipeline::check_prompt(&args.prompt).context("--prompt")?;
     let store = open_store(db)?;
     store.get_project(&args.project)?;
     let flags = match &args.flags {

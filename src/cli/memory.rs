@@ -79,6 +79,9 @@ pub fn run(db: Option<&PathBuf>, cmd: MemoryCommand) -> anyhow::Result<()> {
             confidence,
         } => {
             let t = parse_type(&memory_type)?;
+            if let Err(e) = crate::limits::MEMORY_VALUE.check(value.len()) {
+                bail!("--value of {t} '{key}' is {e}; nothing was written");
+            }
             if !(0.0..=1.0).contains(&confidence) {
                 bail!("--confidence must be within 0..1, got {confidence}");
             }

@@ -130,6 +130,12 @@ impl ContextCache {
         self.ttl
     }
 
+    /// Entries in the in-process level now (after moka's pending evictions).
+    pub fn memory_entries(&self) -> u64 {
+        self.memory.run_pending_tasks();
+        self.memory.entry_count()
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.clock
     }

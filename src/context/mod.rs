@@ -146,6 +146,11 @@ impl ContextEngine {
         self.optimized.cache().flush();
     }
 
+    /// Projects whose last context is kept for the next diff.
+    pub fn previous_contexts(&self) -> usize {
+        self.previous.len()
+    }
+
     pub fn optimized(&self) -> &OptimizedBuilder {
         &self.optimized
     }

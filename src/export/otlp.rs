@@ -352,8 +352,8 @@ impl LiveExporter {
     pub fn new(endpoint: &str) -> Result<LiveExporter, ExportError> {
         let url = traces_url(endpoint);
         let invalid = |detail: String| ExportError::Endpoint {
-            url: endpoint.to_string(),
-            detail,
+            url: crate::llm::http::redact_userinfo(endpoint),
+            detail: crate::llm::http::redact_userinfo(&detail),
         };
         let parsed = reqwest::Url::parse(&url).map_err(|e| invalid(e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -388,8 +388,8 @@ impl LiveExporter {
             .export(spans(runs))
             .await
             .map_err(|e| ExportError::Send {
-                url: self.url.clone(),
-                detail: e.to_string(),
+                url: crate::llm::http::redact_userinfo(&self.url),
+                detail: crate::llm::http::redact_userinfo(&e.to_string()),
             })
     }
 }

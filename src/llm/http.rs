@@ -261,6 +261,45 @@ pub fn is_local_base_url(base_url: &str) -> bool {
     }
 }
 
+/// `text` with the user info of every URL in it (`http://user:KEY@host`) masked as `***@`: a
+/// key may be written into a base URL, and URLs end up in errors and logs. What is masked is
+/// everything between `://` and an `@` that comes before the host ends.
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(['/', '?', '#', ' ', ')', '"', '\'', '\n', '>'])
+            .unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str("***");
+                rest = &tail[userinfo_end..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with every secret of `headers` (the values marked sensitive: the API key, also
+/// without its `Bearer ` scheme) masked: a server that echoes the key in an error body (some
+/// proxies do, on a 401) must not put it into our error message.
+pub fn without_secrets(text: &str, headers: &HeaderMap) -> String {
+    let mut text = redact_userinfo(text);
+    for value in headers.values().filter(|v| v.is_sensitive()) {
+        let Ok(value) = value.to_str() else { continue };
+        let secret = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+        if secret.len() >= 4 {
+            text = text.replace(secret, "***");
+        }
+    }
+    text
+}
+
 /// Joins a configured base URL and an endpoint path without doubling or losing the slash.
 pub fn endpoint_url(base_url: &str, path: &str) -> String {
     format!(
@@ -387,6 +426,10 @@ pub fn is_quota_error(body: &str) -> bool {
 /// The error and every cause under it, joined: reqwest's own message alone ("error sending
 /// request") does not say what happened.
 fn error_chain(error: &dyn std::error::Error) -> String {
+    redact_userinfo(&error_chain_raw(error))
+}
+
+fn error_chain_raw(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -628,7 +671,8 @@ impl HttpTransport {
         }
         let retry_wait = retry_after(response.headers());
         let text = match read_capped(response, &self.settings, total_deadline).await {
-            Ok(text) => text,
+            // A server may echo the key (some proxies do, on a 401): never into our message.
+            Ok(text) => without_secrets(&text, headers),
             Err(error @ (LlmError::IdleTimeout { .. } | LlmError::Timeout { .. })) => {
                 return Err(error);
             }
@@ -715,7 +759,10 @@ impl HttpTransport {
             } else {
                 error_chain(error)
             };
-            return LlmError::Connect { url, detail };
+            return LlmError::Connect {
+                url: redact_userinfo(&url),
+                detail,
+            };
         }
         if error.is_timeout() {
             return LlmError::Timeout {
@@ -724,7 +771,7 @@ impl HttpTransport {
         }
         // The connection opened but broke before an answer came (reset, closed early, TLS).
         LlmError::Connect {
-            url,
+            url: redact_userinfo(&url),
             detail: error_chain(error),
         }
     }

@@ -43,6 +43,12 @@ pub trait LlmClient: Send + Sync {
     fn fork(&self) -> Option<Box<dyn LlmClient>> {
         None
     }
+
+    /// Entries in each of the client's own caches, by name (`bench --soak` reports them to
+    /// show they stay bounded). None for a client that keeps none.
+    fn cache_entries(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Which backend serves the model stages.

@@ -119,7 +119,7 @@ const PROMPTS: [&str; 8] = [
     "add a subtitle saying 'Now in beta' to scene {n}",
 ];
 
-fn prompt_for(i: usize, scenes: usize) -> String {
+pub(super) fn prompt_for(i: usize, scenes: usize) -> String {
     let n = (i * 7919) % scenes.max(1) + 1;
     PROMPTS[i % PROMPTS.len()].replace("{n}", &n.to_string())
 }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod new_process;
+pub mod soak;
 pub mod tui_bench;
 
 use hdrhistogram::Histogram;

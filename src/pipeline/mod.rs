@@ -115,6 +115,23 @@ pub enum PipelineError {
     UnknownTarget(String),
     #[error("cancelled; nothing was changed")]
     Cancelled,
+    #[error("the prompt is {0}; nothing was run")]
+    PromptTooLarge(crate::limits::Exceeded),
+    #[error("the model's code for scene '{scene}' is {exceeded}; the scene was left unchanged")]
+    CodeTooLarge {
+        scene: String,
+        exceeded: crate::limits::Exceeded,
+    },
+    #[error("the project already has {0} scenes, the scenes per project limit; no scene was added")]
+    TooManyScenes(usize),
+}
+
+/// Whether a prompt may be run: the `edit`, `ab` and dashboard inputs check it before any
+/// work, and [`Pipeline::run_edit`] again before anything else (then recording nothing).
+pub fn check_prompt(prompt: &str) -> Result<(), PipelineError> {
+    crate::limits::PROMPT
+        .check(prompt.len())
+        .map_err(PipelineError::PromptTooLarge)
 }
 
 /// One project's pipeline: a store, a context engine and a model backend.
@@ -218,6 +235,7 @@ impl Pipeline {
         let send = |e: PipelineEvent| {
             let _ = events.send(e);
         };
+        let refused = check_prompt(request).err();
         send(PipelineEvent::RunStarted {
             run,
             project_id: project_id.to_string(),
@@ -228,17 +246,23 @@ impl Pipeline {
         let started = Instant::now();
         let mut stages: Vec<StageTiming> = Vec::new();
         let simulated = self.llm.name().starts_with("offline");
-        let outcome = self
-            .plan(
-                run,
-                project_id,
-                request,
-                &mut stages,
-                simulated,
-                events,
-                cancel,
-            )
-            .await;
+        let outcome = match refused {
+            Some(e) => Err(e),
+            None => {
+                self.plan(
+                    run,
+                    project_id,
+                    request,
+                    &mut stages,
+                    simulated,
+                    events,
+                    cancel,
+                )
+                .await
+            }
+        };
+        // A refused prompt is not recorded: an input over a limit writes nothing.
+        let record = !matches!(outcome, Err(PipelineError::PromptTooLarge(_)));
         let mut result = EditResult {
             run_id: None,
             project_id: project_id.to_string(),
@@ -324,7 +348,9 @@ impl Pipeline {
                 message: message.clone(),
             });
             tracing::error!(run, project = project_id, "edit failed: {message}");
-            result.run_id = respond::record_failure(self, project_id, request, &result).ok();
+            if record {
+                result.run_id = respond::record_failure(self, project_id, request, &result).ok();
+            }
         }
         send(PipelineEvent::RunFinished {
             run,
@@ -496,6 +522,13 @@ impl Pipeline {
             }
             None => None,
         };
+        if tool == Tool::AddScene
+            && crate::limits::SCENES
+                .check(ctx.scene_list.len() + 1)
+                .is_err()
+        {
+            return Err(PipelineError::TooManyScenes(crate::limits::SCENES.max));
+        }
         if cancel.is_cancelled() {
             return Err(PipelineError::Cancelled);
         }
@@ -570,8 +603,15 @@ impl Pipeline {
                 }
                 Err(e) => return Err(e.into()),
             };
-            // Model output is checked before anything is stored: code that does not parse is
-            // a failed run, not a broken scene.
+            // Model output is checked before anything is stored: code over the limit or that
+            // does not parse is a failed run, not a broken scene. The size first: parsing 10 MB
+            // is the cost the limit avoids.
+            if let Err(exceeded) = crate::limits::SCENE_CODE.check(edited.value.code.len()) {
+                return Err(PipelineError::CodeTooLarge {
+                    scene: target_id.clone().unwrap_or_else(|| "(new scene)".into()),
+                    exceeded,
+                });
+            }
             if let Err(e) = crate::analysis::check_tsx(&edited.value.code) {
                 return Err(PipelineError::Llm(LlmError::InvalidCode(e.to_string())));
             }

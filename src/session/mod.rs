@@ -49,6 +49,17 @@ pub enum SessionError {
         "'{path}' is a session of format version {found}, newer than this editscope reads ({FORMAT_VERSION}); upgrade editscope"
     )]
     NewerFormat { path: String, found: u32 },
+    #[error("'{path}': line {line} is {exceeded}; the file was not read")]
+    LineTooLong {
+        path: String,
+        line: usize,
+        exceeded: crate::limits::Exceeded,
+    },
+    #[error("recording into '{path}': the run's line would be {exceeded}; it was not written")]
+    RunTooLarge {
+        path: String,
+        exceeded: crate::limits::Exceeded,
+    },
     #[error(
         "'{path}' records project '{recorded}', not '{asked}': record each project in its own file"
     )]
@@ -224,6 +235,17 @@ type Parsed = (SessionHeader, Vec<SessionRun>, bool);
 
 /// [`read`] on text already in memory; `path` names it in errors.
 pub fn parse(path: &str, text: &str) -> Result<Parsed, SessionError> {
+    parse_limited(path, text, crate::limits::SESSION_LINE)
+}
+
+/// [`parse`] under another line limit: a seam for tests, which cannot afford lines of the
+/// real limit's size.
+#[doc(hidden)]
+pub fn parse_limited(
+    path: &str,
+    text: &str,
+    line_limit: crate::limits::Limit,
+) -> Result<Parsed, SessionError> {
     let not_a_session = |line: usize, reason: String| SessionError::NotASession {
         path: path.to_string(),
         line,
@@ -231,6 +253,16 @@ pub fn parse(path: &str, text: &str) -> Result<Parsed, SessionError> {
     };
     let ends_complete = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
+    // Every line is measured before any is parsed: a line over the limit refuses the file.
+    for (i, line) in lines.iter().enumerate() {
+        line_limit
+            .check(line.len())
+            .map_err(|exceeded| SessionError::LineTooLong {
+                path: path.to_string(),
+                line: i + 1,
+                exceeded,
+            })?;
+    }
     let Some(first) = lines.first() else {
         return Err(not_a_session(1, "the file is empty".into()));
     };
@@ -367,6 +399,14 @@ impl Recorder {
             source,
         };
         let mut line = serde_json::to_string(value).map_err(|e| wrap(std::io::Error::other(e)))?;
+        // A line the reader would refuse is not written: it would make the whole file
+        // unreadable.
+        crate::limits::SESSION_LINE
+            .check(line.len())
+            .map_err(|exceeded| SessionError::RunTooLarge {
+                path: self.path.display().to_string(),
+                exceeded,
+            })?;
         line.push('\n');
         let mut file = std::fs::OpenOptions::new()
             .create(true)

@@ -38,6 +38,16 @@ pub enum StoreError {
         "database '{path}' is locked by another writer (waited {waited_ms} ms); close the other editscope or try again"
     )]
     Locked { path: String, waited_ms: u64 },
+    #[error("database '{path}' is full (its disk, or its size limit): nothing was written")]
+    Full { path: String },
+    #[error(
+        "database '{path}' was deleted or moved while open: nothing was written; restart editscope to open (or create) it again"
+    )]
+    Moved { path: String },
+    #[error(
+        "database '{path}' is read-only (opened read-only, or on a read-only file or disk): nothing was written"
+    )]
+    ReadOnly { path: String },
     #[error(
         "database schema version {found} is newer than this editscope supports ({supported}); upgrade editscope, the file was not modified"
     )]
@@ -206,6 +216,9 @@ pub struct Store {
     location: Location,
     /// The file, or the redacted URL (what messages name).
     path: PathBuf,
+    /// The file's identity when it was opened, to notice it deleted or replaced under the open
+    /// connection (SQLite would go on writing into the unlinked file, and the write be lost).
+    identity: Option<FileIdentity>,
     options: OpenOptions,
     counters: QueryCounters,
     /// Whether opening it created the schema (an empty store, to be seeded).
@@ -250,6 +263,7 @@ impl Store {
             backend: Backend::Sqlite(Connection::open_in_memory()?),
             location: Location::File(path.clone()),
             path: path.clone(),
+            identity: None,
             options: options.clone(),
             counters: QueryCounters::default(),
             created: false,
@@ -272,6 +286,7 @@ impl Store {
             store.created = version == 0;
         }
         store.backend = Backend::Sqlite(conn);
+        store.identity = FileIdentity::of(&path);
         Ok(store)
     }
 
@@ -305,6 +320,8 @@ impl Store {
             options,
             counters: QueryCounters::default(),
             created,
+            // A server's database, not a file: nothing to check for deletion under us.
+            identity: None,
         })
     }
 
@@ -395,6 +412,11 @@ impl Store {
     pub fn write_shared<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let path = self.path.clone();
         let timeout = self.options.busy_timeout;
+        if self.identity.is_some() && FileIdentity::of(&path) != self.identity {
+            return Err(StoreError::Moved {
+                path: path.display().to_string(),
+            });
+        }
         let tx = match &self.backend {
             Backend::Sqlite(conn) => writer::Tx::Sqlite(
                 rusqlite::Transaction::new_unchecked(
@@ -422,6 +444,30 @@ impl Store {
 
     fn classify(&self, e: rusqlite::Error) -> StoreError {
         classify(&self.path, self.options.busy_timeout, e)
+    }
+}
+
+/// Which file a path names: device and inode on Unix (`None` for a path that names none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of(path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(path: &Path) -> Option<FileIdentity> {
+        path.exists().then_some(FileIdentity { dev: 0, ino: 0 })
     }
 }
 
@@ -456,6 +502,30 @@ fn classify(path: &Path, timeout: Duration, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Locked {
             path: path.display().to_string(),
             waited_ms: timeout.as_millis() as u64,
+        },
+        Some(ErrorCode::DiskFull) => StoreError::Full {
+            path: path.display().to_string(),
+        },
+        // The WAL index (`-shm`) could not be extended: on a full disk, opening fails so.
+        Some(ErrorCode::SystemIoFailure)
+            if matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE) =>
+        {
+            StoreError::Full {
+                path: path.display().to_string(),
+            }
+        }
+        // SQLITE_READONLY_DBMOVED: the file was unlinked or renamed under the open connection.
+        Some(ErrorCode::ReadOnly)
+            if matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_READONLY_DBMOVED) =>
+        {
+            StoreError::Moved {
+                path: path.display().to_string(),
+            }
+        }
+        Some(ErrorCode::ReadOnly) => StoreError::ReadOnly {
+            path: path.display().to_string(),
         },
         _ => StoreError::Sql(e),
     }

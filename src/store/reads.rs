@@ -224,6 +224,17 @@ impl Store {
             .unwrap_or(0) as u64)
     }
 
+    /// Context snapshots stored for a project (the soak reports them: they must stay bounded).
+    pub fn snapshot_count(&self, project_id: &str) -> Result<u64> {
+        Ok(self
+            .one(
+                "SELECT count(*) FROM context_snapshots WHERE project_id = ?1",
+                &vals![project_id],
+                |r| r.get::<i64>(0),
+            )?
+            .unwrap_or(0) as u64)
+    }
+
     /// Messages oldest first; `limit` keeps only the newest `limit` of them.
     pub fn list_messages(&self, project_id: &str, limit: Option<usize>) -> Result<Vec<Message>> {
         let limit = limit.map(|l| l as i64).unwrap_or(i64::MAX);

@@ -61,6 +61,12 @@ pub(super) fn validate_memory(w: &MemoryWrite) -> Result<()> {
             reason: "the key is empty".into(),
         });
     }
+    if let Err(e) = crate::limits::MEMORY_VALUE.check(w.value.len()) {
+        return Err(StoreError::Invalid {
+            what: format!("value of {} '{}'", w.memory_type, w.key),
+            reason: e.to_string(),
+        });
+    }
     Ok(())
 }
 

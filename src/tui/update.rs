@@ -178,6 +178,10 @@ impl AppState {
             return Vec::new();
         }
         let prompt = self.input.submit();
+        if let Err(e) = crate::pipeline::check_prompt(&prompt) {
+            self.set_status(StatusKind::Error, e.to_string());
+            return Vec::new();
+        }
         if prompt.is_empty() {
             self.set_status(
                 StatusKind::Info,

@@ -6,7 +6,13 @@ use predicates::prelude::*;
 /// The binary on a temporary database, with none of the environment that would change what
 /// it does (the flag preset, provider keys, trace-export headers). Every CLI test starts here.
 pub fn editscope(db: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("editscope").unwrap();
+    Command::from(editscope_process(db))
+}
+
+/// [`editscope`] as a plain process, for a test that must read its output as it comes (and
+/// kill it mid-run).
+pub fn editscope_process(db: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("editscope"));
     cmd.env("EDITSCOPE_DB", db)
         .env_remove("USE_OPTIMIZED_CONTEXT")
         .env_remove("OPENAI_API_KEY")
@@ -537,4 +543,40 @@ fn edit_events_jsonl_prints_every_pipeline_event_as_it_happens_with_the_result_l
         assert!(call.get(field).is_some(), "model call misses {field}");
     }
     assert_eq!(call["simulated"], true);
+}
+
+#[test]
+fn bench_soak_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let report =
+        json_of(editscope(&dir.path().join("unused.db")).args(["bench", "--soak", "10", "--json"]));
+    assert_eq!(report["edits"], 10);
+    for field in ["rss_start_kib", "rss_after_tenth_kib", "rss_end_kib"] {
+        assert!(report[field].as_u64().is_some(), "{field}: {report}");
+    }
+    let caches = report["caches"].as_object().unwrap();
+    for cache in [
+        "context_memory",
+        "context_sqlite_snapshots",
+        "token_memo",
+        "offline_prompt_cache",
+    ] {
+        assert!(caches[cache].as_u64().is_some(), "{cache}: {report}");
+    }
+    for tenth in ["first_tenth", "last_tenth"] {
+        for stage in [
+            "context",
+            "tool_selection",
+            "code_edit",
+            "response",
+            "total",
+        ] {
+            let s = &report[tenth][stage];
+            assert!(s["p50_ms"].as_f64().is_some(), "{tenth}.{stage}: {report}");
+            assert!(s["p95_ms"].as_f64().is_some(), "{tenth}.{stage}: {report}");
+        }
+    }
+    assert_eq!(report["failed_edits"], 0);
+    // The soak works in a temporary database: the default one is never made.
+    assert!(!dir.path().join("unused.db").exists());
 }

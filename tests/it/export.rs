@@ -462,13 +462,13 @@ fn rows_written_before_steps_and_model_calls_still_export() {
 }
 
 /// A one-request collector: answers the first POST with 200 and hands over what it got.
-struct Received {
-    request_line: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
+pub struct Received {
+    pub request_line: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
 }
 
-fn collector() -> (String, mpsc::Receiver<Received>) {
+pub fn collector() -> (String, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::channel();

@@ -249,7 +249,7 @@ fn newer_cut_off_and_foreign_files_are_refused_or_replayed_as_far_as_they_go() {
 }
 
 /// A streamed OpenAI answer carrying `text`.
-fn openai_answer(text: &str) -> Reply {
+pub fn openai_answer(text: &str) -> Reply {
     let chunk = |delta: Value, finish: Value| {
         Step::Send(format!(
             "data: {}\n\n",

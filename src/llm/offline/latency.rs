@@ -106,6 +106,15 @@ impl PromptCache {
         }
     }
 
+    /// Prompts remembered now (at most `MAX_CACHED_PROMPTS`): the soak reports it.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Records that a prompt of these tokens was sent at `now`; returns how many of its tokens
     /// the cache served: the longest prefix shared with a prompt sent within the TTL, rounded
     /// down to a step of 128, or 0 under 1,024.

@@ -160,6 +160,10 @@ struct Received {
 }
 
 impl LlmClient for OfflineBackend {
+    fn cache_entries(&self) -> Vec<(&'static str, u64)> {
+        vec![("offline_prompt_cache", self.cache.len() as u64)]
+    }
+
     fn fork(&self) -> Option<Box<dyn LlmClient>> {
         Some(Box::new(OfflineBackend {
             time_scale: self.time_scale,

@@ -206,3 +206,32 @@ fn the_backend_configuration_shows_no_key_and_no_extra_body_value() {
     );
     assert!(shown.contains("proxy_token"), "the keys are shown: {shown}");
 }
+
+#[test]
+fn user_info_of_every_url_is_masked_and_the_rest_kept() {
+    use editscope::llm::http::redact_userinfo;
+    assert_eq!(
+        redact_userinfo("cannot connect to http://user:sk-1@127.0.0.1:1/v1/x: refused"),
+        "cannot connect to http://***@127.0.0.1:1/v1/x: refused"
+    );
+    assert_eq!(
+        redact_userinfo("a (https://sk-2@h) and http://h/p@q and ws://u:p@h"),
+        "a (https://***@h) and http://h/p@q and ws://***@h"
+    );
+    assert_eq!(redact_userinfo("no url, an @ sign"), "no url, an @ sign");
+    assert_eq!(redact_userinfo("http://"), "http://");
+}
+
+#[test]
+fn sensitive_header_values_are_masked_in_a_body() {
+    use editscope::llm::http::without_secrets;
+    let mut headers = HeaderMap::new();
+    let mut value = HeaderValue::from_static("Bearer sk-echoed-123");
+    value.set_sensitive(true);
+    headers.insert("authorization", value);
+    headers.insert("x-other", HeaderValue::from_static("public-value"));
+    assert_eq!(
+        without_secrets("bad key sk-echoed-123; public-value", &headers),
+        "bad key ***; public-value"
+    );
+}
