@@ -457,36 +457,17 @@ impl LlmClient for AnthropicClient {
         &'a self,
         request: &'a ToolSelectionRequest,
     ) -> BoxFuture<'a, Result<LlmResponse<ToolDecision>, LlmError>> {
-        Box::pin(async move {
-            let native = match self.config.tool_mode {
-                ToolMode::Json => false,
-                ToolMode::Native => true,
-                ToolMode::Auto => !wire::tools_refused(&self.url),
-            };
-            if !native {
-                return self.select_tool_json(request).await;
-            }
-            let prompt = wire::native_tool_selection_prompt(request);
-            match self.chat(&prompt, &self.tool_request_body(&prompt)).await {
-                Ok(answer) => {
-                    wire::tool_selection_response(answer, request, &self.config.model, &prompt)
-                }
-                Err(error)
-                    if self.config.tool_mode == ToolMode::Auto
-                        && wire::is_tools_refusal(&error) =>
-                {
-                    tracing::warn!(
-                        provider = PROVIDER,
-                        endpoint = http::redact_url(&self.url).as_str(),
-                        %error,
-                        "the server refused tool calls; using the JSON text format from now on"
-                    );
-                    wire::remember_tools_refused(&self.url);
-                    self.select_tool_json(request).await
-                }
-                Err(error) => Err(error),
-            }
-        })
+        Box::pin(wire::select_tool_by_mode(
+            self.config.tool_mode,
+            PROVIDER,
+            &self.url,
+            move || async move {
+                let prompt = wire::native_tool_selection_prompt(request);
+                let answer = self.chat(&prompt, &self.tool_request_body(&prompt)).await?;
+                wire::tool_selection_response(answer, request, &self.config.model, &prompt)
+            },
+            move || self.select_tool_json(request),
+        ))
     }
 
     fn edit_code<'a>(

@@ -5,6 +5,8 @@
 
 use std::sync::OnceLock;
 
+use super::types::ToolMode;
+
 use serde_json::{Map, Value};
 
 use super::http::{StreamedAnswer, excerpt};
@@ -716,5 +718,42 @@ pub fn is_tools_refusal(error: &LlmError) -> bool {
             body.contains("tool") || body.contains("function")
         }
         _ => false,
+    }
+}
+
+/// Stage 2 by `--tool-mode`, for both real clients: `native` (a `select_tool` call) unless the
+/// mode is `json` or the endpoint refused tool calls before; in `auto`, a refusal switches this
+/// endpoint to `json` (the text format) for the life of the process, and this call with it.
+pub async fn select_tool_by_mode<N, J>(
+    mode: ToolMode,
+    provider: &'static str,
+    endpoint: &str,
+    native: impl FnOnce() -> N,
+    json: impl FnOnce() -> J,
+) -> Result<LlmResponse<ToolDecision>, LlmError>
+where
+    N: std::future::Future<Output = Result<LlmResponse<ToolDecision>, LlmError>>,
+    J: std::future::Future<Output = Result<LlmResponse<ToolDecision>, LlmError>>,
+{
+    let use_native = match mode {
+        ToolMode::Json => false,
+        ToolMode::Native => true,
+        ToolMode::Auto => !tools_refused(endpoint),
+    };
+    if !use_native {
+        return json().await;
+    }
+    match native().await {
+        Err(error) if mode == ToolMode::Auto && is_tools_refusal(&error) => {
+            tracing::warn!(
+                provider,
+                endpoint = super::http::redact_url(endpoint).as_str(),
+                %error,
+                "the server refused tool calls; using the JSON text format from now on"
+            );
+            remember_tools_refused(endpoint);
+            json().await
+        }
+        other => other,
     }
 }
