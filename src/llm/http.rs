@@ -488,6 +488,28 @@ pub struct KeyHint {
     pub sent: bool,
 }
 
+impl KeyHint {
+    /// Settles a client's base URL and key: a key in the URL's user info is taken out of the
+    /// URL, and used when the environment gave none; the URL is cut back to the provider's
+    /// root (`root`). Returns the hint for the 401 message of a provider reading `var`.
+    pub fn settle(
+        base_url: &mut String,
+        api_key: &mut Option<String>,
+        root: fn(&str) -> String,
+        var: &'static str,
+    ) -> KeyHint {
+        let (bare, url_key) = split_credentials(base_url);
+        *base_url = root(&bare);
+        if api_key.is_none() {
+            *api_key = url_key;
+        }
+        KeyHint {
+            var,
+            sent: api_key.is_some(),
+        }
+    }
+}
+
 /// An HTTP client for one provider with its timeouts and retry policy.
 #[derive(Debug, Clone)]
 pub struct HttpTransport {

@@ -121,15 +121,12 @@ impl OpenAiClient {
     /// Keys are optional: a client without one sends no authorization header, and a 401
     /// then says to set [`API_KEY_VAR`].
     pub fn new(mut config: OpenAiConfig) -> Result<Self, LlmError> {
-        let (base_url, url_key) = http::split_credentials(&config.base_url);
-        config.base_url = http::openai_api_root(&base_url);
-        if config.api_key.is_none() {
-            config.api_key = url_key;
-        }
-        let key = KeyHint {
-            var: API_KEY_VAR,
-            sent: config.api_key.is_some(),
-        };
+        let key = KeyHint::settle(
+            &mut config.base_url,
+            &mut config.api_key,
+            http::openai_api_root,
+            API_KEY_VAR,
+        );
         let transport = HttpTransport::new(PROVIDER, key, config.http)?;
         let url = http::endpoint_url(&config.base_url, "chat/completions");
         let headers = headers(&config, &url)?;
