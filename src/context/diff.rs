@@ -524,8 +524,8 @@ fn shifted(op: similar::DiffOp, old: usize, new: usize) -> similar::DiffOp {
     }
 }
 
-/// The unified diff of line sequences from their diff ops, written as `similar` writes one
-/// (see [`text_diff`]): hunks with `CONTEXT_RADIUS` lines of context, numbered from `offset`.
+/// The unified diff of line sequences from their diff ops, written as `similar` writes one:
+/// hunks with `CONTEXT_RADIUS` lines of context, numbered from `offset`.
 fn unified_from_ops(
     name: &str,
     old: &[&str],
@@ -597,50 +597,18 @@ fn unified_from_ops(
     out
 }
 
-/// The unified diff of two texts that start at line `offset + 1` of their sections.
+/// The unified diff of two texts that start at line `offset + 1` of their sections: a Myers
+/// diff of their lines, written by [`unified_from_ops`].
 fn text_diff(name: &str, old: &str, new: &str, offset: usize) -> SectionText {
-    let mut out = SectionText::default();
     if old == new {
-        return out;
+        return SectionText::default();
     }
-    let diff = similar::TextDiff::from_lines(old, new);
-    for change in diff.iter_all_changes() {
-        match change.tag() {
-            similar::ChangeTag::Insert => out.added += 1,
-            similar::ChangeTag::Delete => out.removed += 1,
-            similar::ChangeTag::Equal => {}
-        }
-    }
-    for (i, hunk) in diff
-        .unified_diff()
-        .context_radius(CONTEXT_RADIUS)
-        .iter_hunks()
-        .enumerate()
-    {
-        if i == 0 {
-            let _ = writeln!(out.unified, "--- {name} (before)\n+++ {name} (after)");
-        }
-        let (Some(first), Some(last)) = (hunk.ops().first(), hunk.ops().last()) else {
-            continue;
-        };
-        let _ = writeln!(
-            out.unified,
-            "@@ -{} +{} @@",
-            HunkRange(
-                offset + first.old_range().start,
-                offset + last.old_range().end
-            ),
-            HunkRange(
-                offset + first.new_range().start,
-                offset + last.new_range().end
-            ),
-        );
-        // The hunk's own text past its header line (whose numbers start at the window).
-        let body = hunk.to_string();
-        out.unified
-            .push_str(body.split_once('\n').map_or("", |(_, rest)| rest));
-    }
-    out
+    let (old, new): (Vec<&str>, Vec<&str>) = (
+        old.split_inclusive('\n').collect(),
+        new.split_inclusive('\n').collect(),
+    );
+    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new);
+    unified_from_ops(name, &old, &new, ops, offset)
 }
 
 /// A hunk's line range as unified diffs print it (as `similar` does): `start,len`, just
