@@ -38,12 +38,36 @@ pub struct SoakReport {
     pub rss_start_kib: Option<u64>,
     pub rss_after_tenth_kib: Option<u64>,
     pub rss_end_kib: Option<u64>,
+    /// What was measured every tenth of the edits (every `N / 10`, and after the last), to see
+    /// when memory grows and beside what.
+    pub rss_samples_kib: Vec<SoakSample>,
     /// Entries in each cache at the end.
     pub caches: BTreeMap<String, u64>,
     /// Real time per stage (and `total`), over the first and the last tenth of the edits.
     pub first_tenth: BTreeMap<String, StageFigures>,
     pub last_tenth: BTreeMap<String, StageFigures>,
     pub failed_edits: usize,
+}
+
+/// One sample of [`SoakReport::rss_samples_kib`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SoakSample {
+    pub after_edits: usize,
+    /// Resident memory (`VmRSS`); `None` off Linux.
+    pub kib: Option<u64>,
+    /// Entries in the process-wide token memo then.
+    pub token_memo: u64,
+    /// The database file with its write-ahead log, which grows with every edit's records:
+    /// what SQLite's page caches (bounded per connection) read from.
+    pub database_kib: u64,
+}
+
+/// The database file and its `-wal`, in KiB (0 for what is missing).
+fn database_kib(path: &std::path::Path) -> u64 {
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    (size(path) + size(std::path::Path::new(&wal))) / 1024
 }
 
 pub struct SoakConfig {
@@ -142,6 +166,7 @@ pub fn run(config: &SoakConfig) -> anyhow::Result<SoakReport> {
     let mut last: BTreeMap<String, Distribution> = BTreeMap::new();
     let rss_start_kib = proc_status_kib("VmRSS");
     let mut rss_after_tenth_kib = None;
+    let mut rss_samples_kib = Vec::new();
     let mut failed_edits = 0;
     for i in 0..edits {
         interleaved_write(&mut pipeline.store, &spec, i)?;
@@ -175,6 +200,14 @@ pub fn run(config: &SoakConfig) -> anyhow::Result<SoakReport> {
         if i + 1 == tenth {
             rss_after_tenth_kib = proc_status_kib("VmRSS");
         }
+        if (i + 1) % tenth == 0 || i + 1 == edits {
+            rss_samples_kib.push(SoakSample {
+                after_edits: i + 1,
+                kib: proc_status_kib("VmRSS"),
+                token_memo: crate::context::tokens::memo_entries() as u64,
+                database_kib: database_kib(pipeline.store.path()),
+            });
+        }
     }
     pipeline.engine.flush_snapshots();
     let rss_end_kib = proc_status_kib("VmRSS");
@@ -204,6 +237,7 @@ pub fn run(config: &SoakConfig) -> anyhow::Result<SoakReport> {
         rss_start_kib,
         rss_after_tenth_kib,
         rss_end_kib,
+        rss_samples_kib,
         caches,
         first_tenth: figures(&first),
         last_tenth: figures(&last),

@@ -388,12 +388,31 @@ impl Recorder {
 
     /// Appends one run as one line.
     pub fn append(&mut self, run: &SessionRun) -> Result<(), SessionError> {
-        self.append_line(run)?;
+        self.append_limited(run, crate::limits::SESSION_LINE)
+    }
+
+    /// [`Recorder::append`] under another line limit: a seam for tests (as [`parse_limited`]),
+    /// which cannot afford to serialize lines of the real limit's size.
+    #[doc(hidden)]
+    pub fn append_limited(
+        &mut self,
+        run: &SessionRun,
+        line_limit: crate::limits::Limit,
+    ) -> Result<(), SessionError> {
+        self.append_line_limited(run, line_limit)?;
         self.runs += 1;
         Ok(())
     }
 
     fn append_line(&self, value: &impl Serialize) -> Result<(), SessionError> {
+        self.append_line_limited(value, crate::limits::SESSION_LINE)
+    }
+
+    fn append_line_limited(
+        &self,
+        value: &impl Serialize,
+        line_limit: crate::limits::Limit,
+    ) -> Result<(), SessionError> {
         let wrap = |source| SessionError::Write {
             path: self.path.display().to_string(),
             source,
@@ -401,7 +420,7 @@ impl Recorder {
         let mut line = serde_json::to_string(value).map_err(|e| wrap(std::io::Error::other(e)))?;
         // A line the reader would refuse is not written: it would make the whole file
         // unreadable.
-        crate::limits::SESSION_LINE
+        line_limit
             .check(line.len())
             .map_err(|exceeded| SessionError::RunTooLarge {
                 path: self.path.display().to_string(),

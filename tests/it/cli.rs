@@ -554,6 +554,10 @@ fn bench_soak_json_has_the_documented_shape() {
     for field in ["rss_start_kib", "rss_after_tenth_kib", "rss_end_kib"] {
         assert!(report[field].as_u64().is_some(), "{field}: {report}");
     }
+    let samples = report["rss_samples_kib"].as_array().unwrap();
+    assert_eq!(samples.len(), 10, "one every tenth: {report}");
+    assert_eq!(samples[9]["after_edits"], 10);
+    assert!(samples[9]["kib"].as_u64().is_some(), "{report}");
     let caches = report["caches"].as_object().unwrap();
     for cache in [
         "context_memory",

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +17,7 @@ use editscope::fixtures;
 use editscope::llm::offline::OfflineBackend;
 use editscope::pipeline::{EditResult, Outcome, Pipeline};
 use editscope::store::{OpenOptions, Store};
+use editscope::tui::{App, AppState, worker};
 
 use crate::cli::{editscope, editscope_process, json_of};
 
@@ -199,6 +202,175 @@ async fn a_database_locked_by_another_writer_during_an_edit_names_the_lock_and_l
     // The lock gone, the same edit applies.
     let r = edit(&mut p).await;
     assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Another process's long write transaction during a dashboard edit
+
+/// Names the database the lock holder opens: set only for the holder's own process.
+const HOLDER_DB: &str = "EDITSCOPE_TEST_LOCK_HOLDER_DB";
+
+/// The other process: this test binary run again with only [`hold_a_write_lock_for_another_test`].
+/// Its transaction writes a scene's name and holds the write lock until the test creates the
+/// stop file (or a minute passes, should the test die first); then it commits.
+struct LockHolder {
+    child: std::process::Child,
+    stop: PathBuf,
+}
+
+impl LockHolder {
+    fn start(db: &Path) -> LockHolder {
+        let ready = db.with_extension("holder-ready");
+        let stop = db.with_extension("holder-stop");
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["faults::hold_a_write_lock_for_another_test", "--exact"])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .env(HOLDER_DB, db)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut holder = LockHolder { child, stop };
+        // Not a timed assertion: how long to wait for the other process to start at all.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ready.exists() {
+            if let Some(status) = holder.child.try_wait().unwrap() {
+                panic!("the lock holder ended before it held the lock: {status}");
+            }
+            assert!(Instant::now() < deadline, "the lock holder never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        holder
+    }
+
+    /// Ends the other transaction (it commits) and waits for the process.
+    fn commit(mut self) {
+        std::fs::write(&self.stop, b"").unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the lock holder failed: {status}");
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        // A test that failed before `commit` leaves no process behind.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+#[ignore = "the other process of the dashboard lock test, which runs it; alone it does nothing"]
+fn hold_a_write_lock_for_another_test() {
+    let Some(db) = std::env::var_os(HOLDER_DB).map(PathBuf::from) else {
+        return;
+    };
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "BEGIN IMMEDIATE; UPDATE scenes SET name = 'theirs' WHERE id = 'demo-small-s0001';",
+    )
+    .unwrap();
+    std::fs::write(
+        db.with_extension("holder-ready"),
+        std::process::id().to_string(),
+    )
+    .unwrap();
+    let stop = db.with_extension("holder-stop");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stop.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+async fn wait_for(app: &mut App, what: &str, done: impl Fn(&AppState) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done(&app.state) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, app.next_worker_event()).await {
+            Ok(true) => {}
+            Ok(false) => panic!("the worker stopped while waiting for {what}"),
+            Err(_) => panic!("timed out waiting for {what}: {:?}", app.state.status),
+        }
+    }
+}
+
+/// Types `prompt` into the dashboard's input and submits it, as a user does.
+fn submit(app: &mut App, prompt: &str) {
+    for c in prompt.chars() {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
+#[tokio::test]
+async fn a_dashboard_edit_while_another_process_holds_the_write_lock_names_the_lock_and_loses_nothing()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    seeded(&path);
+    let store = Store::open_with(
+        &path,
+        OpenOptions {
+            busy_timeout: Duration::from_millis(150),
+            read_only: false,
+        },
+    )
+    .unwrap();
+    let handle = worker::spawn(pipeline(store), "demo-small".into()).unwrap();
+    let mut app = App::new(AppState::new("demo-small", Flags::OPTIMIZED), handle);
+    wait_for(&mut app, "the worker", |s| {
+        s.worker_ready && !s.scenes.rows.is_empty()
+    })
+    .await;
+    let before = state(&path, "demo-small");
+    let holder = LockHolder::start(&path);
+    submit(&mut app, PROMPT);
+    wait_for(&mut app, "the run's end", |s| {
+        !s.run_active() && s.history.len() == 1
+    })
+    .await;
+    let run = app.state.history.last().unwrap().clone();
+    assert_eq!(run.outcome, Outcome::Failed, "{run:?}");
+    let error = run.error.unwrap();
+    assert!(
+        error.contains("locked.db' is locked by another writer (waited 150 ms)"),
+        "{error}"
+    );
+    // The dashboard says so, not only the run's record.
+    assert!(
+        app.state
+            .status
+            .text
+            .contains("is locked by another writer"),
+        "{:?}",
+        app.state.status
+    );
+    // Nothing of the edit was written while the other transaction held the lock.
+    assert_eq!(state(&path, "demo-small"), before);
+    holder.commit();
+    // The other writer's change is whole; the same edit, submitted again, applies beside it.
+    let theirs = || {
+        Store::open(&path)
+            .unwrap()
+            .get_scene("demo-small-s0001")
+            .unwrap()
+            .name
+    };
+    assert_eq!(theirs(), "theirs");
+    submit(&mut app, PROMPT);
+    wait_for(&mut app, "the second run's end", |s| {
+        !s.run_active() && s.history.len() == 2
+    })
+    .await;
+    let run = app.state.history.last().unwrap().clone();
+    assert_eq!(run.outcome, Outcome::Applied, "{run:?}");
+    let after = state(&path, "demo-small");
+    assert_eq!(after.runs.len(), before.runs.len() + 1);
+    assert_ne!(after.scenes, before.scenes);
+    assert_eq!(theirs(), "theirs");
+    app.shutdown();
 }
 
 #[tokio::test]

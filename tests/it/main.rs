@@ -17,6 +17,7 @@ mod fuzz;
 mod generator;
 mod learning;
 mod limits;
+mod limits_enforced;
 mod llm_anthropic;
 mod llm_cli;
 mod llm_openai;
