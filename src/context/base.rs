@@ -12,7 +12,7 @@ use super::{ContextError, Flags, prefs, sections, target, tokens};
 use crate::analysis::{self, SceneAnalysis};
 use crate::memory::{self, StoredSceneAnalysis};
 use crate::resolve::Scenes;
-use crate::store::{MemoryType, MemoryWrite, Message, Project, Scene, Store};
+use crate::store::{DerivedMemoryWrite, MemoryType, MemoryWrite, Message, Project, Scene, Store};
 use crate::util::content_hash;
 
 /// Stored analyses above this confidence are trusted by `lazy` (the seed's threshold).
@@ -81,11 +81,15 @@ pub struct Rows {
     pub last_edited: Option<String>,
 }
 
-/// Counts of analysis work in one build.
-#[derive(Debug, Default, Clone, Copy)]
+/// Counts of analysis work in one build, and the analyses it computed for the store.
+#[derive(Debug, Default, Clone)]
 pub struct AnalysisWork {
     pub computed: usize,
     pub reused: usize,
+    /// Whether computed analyses are collected in `derived` for the caller to write behind the
+    /// request (the cache's writer thread) instead of being written at once.
+    pub defer_writes: bool,
+    pub derived: Vec<DerivedMemoryWrite>,
 }
 
 /// Reads everything a base needs; with `parallel`, independent reads run on their own
@@ -188,7 +192,7 @@ type RestRows = (Vec<ImageItem>, Vec<HistoryItem>, Option<String>);
 
 fn read_rest(store: &Store, project_id: &str) -> Result<RestRows, ContextError> {
     let images = sections::images(store.list_image_analyses(project_id)?);
-    let history = sections::history(store.recent_iterations(project_id, sections::HISTORY_ITEMS)?);
+    let history = sections::history(store.recent_history(project_id, sections::HISTORY_ITEMS)?);
     let last_edited = history.last().map(|h| h.scene_id.clone());
     Ok((images, history, last_edited))
 }
@@ -229,8 +233,12 @@ pub fn analyse_scene(
     work: &mut AnalysisWork,
 ) -> Result<(String, Arc<SceneAnalysis>), ContextError> {
     let hash = content_hash(code);
-    if lazy
-        && let Some((stored, confidence)) = memory::scene_analysis(store, project_id, scene_id)?
+    let (stored, seen_updated_at) = if lazy {
+        memory::scene_analysis_seen(store, project_id, scene_id)?
+    } else {
+        (None, None)
+    };
+    if let Some((stored, confidence)) = stored
         && confidence > TRUST_CONFIDENCE
         && stored.content_hash == hash
         && stored.analyser_version == analysis::ANALYSER_VERSION
@@ -248,25 +256,37 @@ pub fn analyse_scene(
             analysis: serde_json::to_value(&analysis).map_err(ContextError::Json)?,
         })
         .map_err(ContextError::Json)?;
-        // Storing the analysis only saves the next build some work: a failed write (a full
-        // disk, a locked or read-only file) is a warning, never a failed build.
-        if let Err(e) = store.record_derived_memory(&MemoryWrite {
-            project_id: project_id.to_string(),
-            memory_type: MemoryType::SceneAnalysis,
-            key: scene_id.to_string(),
-            value,
-            confidence: analysis::confidence(&analysis),
-            source_prompt: format!("scene analysis v{}", analysis::ANALYSER_VERSION),
-            learned_at: None,
-        }) {
-            tracing::warn!(
-                project = project_id,
-                scene = scene_id,
-                "could not store a scene analysis (the build goes on without it): {e}"
-            );
+        let write = DerivedMemoryWrite {
+            write: MemoryWrite {
+                project_id: project_id.to_string(),
+                memory_type: MemoryType::SceneAnalysis,
+                key: scene_id.to_string(),
+                value,
+                confidence: analysis::confidence(&analysis),
+                source_prompt: format!("scene analysis v{}", analysis::ANALYSER_VERSION),
+                learned_at: None,
+            },
+            seen_updated_at,
+        };
+        if work.defer_writes {
+            work.derived.push(write);
+        } else {
+            record_derived_or_warn(store, &write);
         }
     }
     Ok((hash, Arc::new(analysis)))
+}
+
+/// Stores an analysis a build computed. Storing it only saves a later build some work: a
+/// failed write (a full disk, a locked or read-only file) is a warning, never a failed build.
+pub fn record_derived_or_warn(store: &Store, derived: &DerivedMemoryWrite) {
+    if let Err(e) = store.record_derived_memory(derived) {
+        tracing::warn!(
+            project = derived.write.project_id,
+            scene = derived.write.key,
+            "could not store a scene analysis (the build goes on without it): {e}"
+        );
+    }
 }
 
 /// Analyses the given scenes, in parallel chunks when `parallel` and there are many.
@@ -515,14 +535,27 @@ impl BaseContext {
 
     /// The context for one request: the base plus the target scene in full.
     pub fn finish(&self, store: &Store, prompt: &str) -> Result<Context, ContextError> {
+        self.finish_counted(store, prompt).map(|(ctx, _)| ctx)
+    }
+
+    /// [`Self::finish`], with the token counts it made that the store does not have yet (a
+    /// target scene not given in full, counted for the first time), for the caller to keep
+    /// there. A process that has not loaded the tokenizer (a new one, served from a snapshot)
+    /// first looks such counts up in the store, where the process that made them left them.
+    pub fn finish_counted(
+        &self,
+        store: &Store,
+        prompt: &str,
+    ) -> Result<(Context, Vec<(u64, usize)>), ContextError> {
+        let mut new_counts = Vec::new();
         let mut ctx = self.context.clone();
         let target = self.resolve_target(prompt);
         let Some(target_id) = target.scene_id().map(str::to_string) else {
-            return Ok(ctx);
+            return Ok((ctx, new_counts));
         };
         ctx.target_scene_id = Some(target_id.clone());
         if !self.flags.relevant {
-            return Ok(ctx);
+            return Ok((ctx, new_counts));
         }
         let existing = ctx.scenes_in_full.iter().position(|s| s.id == target_id);
         let target_scene = match existing {
@@ -534,18 +567,51 @@ impl BaseContext {
             None => {
                 let scene = store.get_scene(&target_id)?;
                 let position = self.entry(&target_id).map_or(0, |s| s.position);
-                FullScene {
+                let target = FullScene {
                     id: scene.id,
                     name: scene.name,
                     position,
                     reason: FullReason::Target,
                     code: scene.tsx_code,
-                }
+                };
+                new_counts = counts_to_keep(store, &target);
+                target
             }
         };
         ctx.scenes_in_full.push_front(target_scene);
         let n: usize = ctx.scenes_in_full.iter().map(full_scene_tokens).sum();
         ctx.set_section_tokens("scenes_in_full", n);
-        Ok(ctx)
+        Ok((ctx, new_counts))
     }
+}
+
+/// The counts of a target scene fetched from the store that the memo lacks: looked up in the
+/// store first when the tokenizer is not loaded (one indexed query per count instead of the
+/// tokenizer's 100 ms start-up), and those still unknown counted now and returned, to be kept
+/// in the store for the next process.
+fn counts_to_keep(store: &Store, target: &FullScene) -> Vec<(u64, usize)> {
+    let unknown = |keys: &[u64]| -> Vec<u64> {
+        keys.iter()
+            .copied()
+            .filter(|&k| tokens::memo_get(k).is_none())
+            .collect()
+    };
+    let mut missing = unknown(&full_scene_memo_keys(target));
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    if !tokens::is_loaded() {
+        match store.token_counts(tokens::TOKENIZER, &missing) {
+            Ok(found) => {
+                tokens::remember(&found);
+                missing = unknown(&missing);
+            }
+            // The counts are only saved work: without them the scene is counted now.
+            Err(e) => tracing::debug!("could not read stored token counts: {e}"),
+        }
+        if missing.is_empty() {
+            return Vec::new();
+        }
+    }
+    full_scene_known_counts(target)
 }

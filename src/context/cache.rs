@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::ContextError;
 use super::base::BaseContext;
-use super::snapshots::{SnapshotWriter, WriterStats, write_snapshot};
+use super::snapshots::{DerivedWrites, SnapshotWriter, WriterStats, write_snapshot};
 use crate::store::Store;
 
 /// The default time to live of a cached context (the seed's 5 minutes).
@@ -212,8 +212,39 @@ impl ContextCache {
         if !self.persist {
             return Ok(());
         }
-        if self.write_behind.load(Ordering::Relaxed) {
-            let writer = self.writer.get_or_init(|| {
+        if self.write_behind.load(Ordering::Relaxed)
+            && let Some(writer) = self.writer(store).filter(|w| w.path() == store.path())
+        {
+            writer.submit(key, base, built_at_ms);
+            return Ok(());
+        }
+        write_snapshot(store, key, &base, built_at_ms)
+    }
+
+    /// Whether [`Self::write_derived`] writes behind the request (level 2 on, writes behind).
+    pub fn writes_behind(&self) -> bool {
+        self.persist && self.write_behind.load(Ordering::Relaxed)
+    }
+
+    /// Writes what a build derived for the store (analyses, token counts): handed to the
+    /// writer thread when writes are behind and it serves this store, else written now.
+    pub fn write_derived(&self, store: &Store, writes: DerivedWrites) {
+        if writes.is_empty() {
+            return;
+        }
+        if self.writes_behind()
+            && let Some(writer) = self.writer(store).filter(|w| w.path() == store.path())
+        {
+            writer.submit_derived(writes);
+            return;
+        }
+        writes.write(store);
+    }
+
+    /// The writer thread, started on first use for `store`'s file (`None` if it cannot start).
+    fn writer(&self, store: &Store) -> Option<&SnapshotWriter> {
+        self.writer
+            .get_or_init(|| {
                 SnapshotWriter::start(store.location())
                     .inspect_err(|e| {
                         tracing::warn!(
@@ -221,13 +252,8 @@ impl ContextCache {
                         )
                     })
                     .ok()
-            });
-            if let Some(writer) = writer.as_ref().filter(|w| w.path() == store.path()) {
-                writer.submit(key, base, built_at_ms);
-                return Ok(());
-            }
-        }
-        write_snapshot(store, key, &base, built_at_ms)
+            })
+            .as_ref()
     }
 
     pub fn invalidate(&self, key: &CacheKey) {

@@ -63,7 +63,7 @@ fn same_arc<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
 }
 
 fn same_vector<T: Clone + PartialEq>(a: &imbl::Vector<T>, b: &imbl::Vector<T>) -> bool {
-    a.ptr_eq(b) || a == b
+    a.ptr_eq(b) || (a.len() == b.len() && a.iter().map(Same).eq(b.iter().map(Same)))
 }
 
 /// Whether one section's data differs, compared without rendering anything. Data that differs
@@ -145,7 +145,7 @@ impl Window {
                 suffix: 0,
             };
         }
-        let (prefix, suffix) = common_ends(before.iter(), after.iter());
+        let (prefix, suffix) = common_ends(before.iter().map(Same), after.iter().map(Same));
         Window { prefix, suffix }
     }
 
@@ -243,8 +243,9 @@ fn scene_list_diff(before: &Context, after: &Context, window: Window) -> Section
     let (b, a) = (&before.scene_list, &after.scene_list);
     let start = window.prefix.saturating_sub(CONTEXT_RADIUS);
     let keep_after = window.suffix.saturating_sub(CONTEXT_RADIUS);
-    let lines = |s: &SceneListEntry| 1 + newlines(&s.name) + newlines(&s.id);
-    let offset: usize = b.iter().take(start).map(lines).sum();
+    // Each scene is one line of the list (`scene_list_line`): the lines before the window are
+    // counted without reading a name (the walk over them was a cache miss per scene).
+    let offset = start;
     let text = |items: &imbl::Vector<SceneListEntry>| {
         let mut out = String::new();
         for item in items
@@ -329,6 +330,18 @@ where
     &'a C: IntoIterator,
 {
     items.into_iter().collect()
+}
+
+/// An item of a persistent vector, compared by address before content: two versions of an
+/// imbl vector share every chunk the update did not touch, so most items of the two are the very
+/// same object, and the walk over a 1,000-scene list compares a few strings instead of every
+/// scene's id and name (most of what the diff cost).
+struct Same<'a, T>(&'a T);
+
+impl<T: PartialEq> PartialEq for Same<'_, T> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0) || self.0 == other.0
+    }
 }
 
 /// How many equal items two sequences share at the start, and at the end without reaching

@@ -82,7 +82,7 @@ pub fn apply(
     }
     if history_changed {
         let history =
-            sections::history(store.recent_iterations(&project_id, sections::HISTORY_ITEMS)?);
+            sections::history(store.recent_history(&project_id, sections::HISTORY_ITEMS)?);
         base.last_edited = history.last().map(|h| h.scene_id.clone());
         base.context.history = Arc::new(history);
     }

@@ -55,7 +55,11 @@ impl LegacyBuilder {
 
         // Loop 3: the target and the relationships by scanning the scenes again.
         let history = sections::history(
-            store.recent_iterations(request.project_id, sections::HISTORY_ITEMS)?,
+            store
+                .recent_iterations(request.project_id, sections::HISTORY_ITEMS)?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         );
         let last_edited = history.last().map(|h| h.scene_id.clone());
         let target = target::resolve(request.prompt, &list, last_edited.as_deref());

@@ -274,8 +274,22 @@ impl Context {
 pub fn scene_list_line(s: &SceneListEntry) -> String {
     format!(
         "{}. {} [{}] {} frames\n",
-        s.position, s.name, s.id, s.duration_frames
+        s.position,
+        on_one_line(&s.name),
+        on_one_line(&s.id),
+        s.duration_frames
     )
+}
+
+/// `text` with its line breaks shown as spaces: each scene is exactly one line of the scene
+/// list, so a name typed with a line break cannot pass for another scene's line, and the diff
+/// knows a list line's number from its position without reading every name before it.
+pub fn on_one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\n', '\r']) {
+        std::borrow::Cow::Owned(text.replace(['\n', '\r'], " "))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 pub fn image_line(i: &ImageItem) -> String {
@@ -315,6 +329,18 @@ pub fn full_scene_tokens(s: &FullScene) -> usize {
             + super::tokens::count_fenced_code(&s.code)
     } else {
         super::tokens::count_cached(&full_scene_text(s))
+    }
+}
+
+/// The memo keys [`full_scene_tokens`] looks up for `s`, computed without counting anything.
+pub fn full_scene_memo_keys(s: &FullScene) -> Vec<u64> {
+    if super::tokens::splits_before(&s.code) {
+        vec![
+            super::tokens::memo_key(&full_scene_header(s)),
+            super::tokens::fenced_code_memo_key(&s.code),
+        ]
+    } else {
+        vec![super::tokens::memo_key(&full_scene_text(s))]
     }
 }
 

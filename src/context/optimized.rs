@@ -8,6 +8,7 @@ use rand::Rng;
 use super::base::{self, AnalysisWork, BaseContext, ReaderPool};
 use super::cache::{CacheKey, ContextCache, Lookup};
 use super::incremental;
+use super::snapshots::DerivedWrites;
 use super::stats::*;
 use super::{BuildRequest, Built, ContextError, Flags};
 use crate::store::Store;
@@ -74,7 +75,11 @@ impl OptimizedBuilder {
             crate::memory::learn::catch_up_or_warn(store, request.project_id);
             clock.step("learn");
         }
-        let mut work = AnalysisWork::default();
+        // Analyses computed on the way are stored behind the request, by the cache's writer.
+        let mut work = AnalysisWork {
+            defer_writes: self.cache.writes_behind(),
+            ..AnalysisWork::default()
+        };
         let mut events = Vec::new();
         let mut deltas_applied = 0;
         let mut cache_level = None;
@@ -178,7 +183,7 @@ impl OptimizedBuilder {
                 (base, BuildPath::Fresh, stamp)
             }
         };
-        let mut context = base.finish(store, request.prompt)?;
+        let (mut context, new_counts) = base.finish_counted(store, request.prompt)?;
         clock.step("target");
 
         // Shadow verification: a reused context is compared with a fresh build now and then.
@@ -234,6 +239,16 @@ impl OptimizedBuilder {
                 tracing::warn!("could not persist a context snapshot: {e}");
             }
             clock.step("persist");
+        }
+        // What the build derived for the store (analyses, a target's token counts) only saves
+        // later builds work: handed to the writer, like the snapshot.
+        let derived = DerivedWrites {
+            analyses: std::mem::take(&mut work.derived),
+            token_counts: new_counts,
+        };
+        if !derived.is_empty() {
+            self.cache.write_derived(store, derived);
+            clock.step("derived");
         }
         let build_us = clock.total_us();
         if work.computed > 0 {

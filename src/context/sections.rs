@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::model::*;
 use crate::analysis::SceneAnalysis;
 use crate::memory::Preference;
-use crate::store::{ImageAnalysis, Message, Project, SceneIteration, SceneMeta};
+use crate::store::{ImageAnalysis, IterationSummary, Message, Project, SceneMeta};
 
 /// How many recent messages the conversation section keeps.
 pub const CONVERSATION_MESSAGES: usize = 10;
@@ -131,7 +131,7 @@ pub fn conversation(rows: &[Message]) -> Vec<ConversationItem> {
         .collect()
 }
 
-pub fn history(rows: Vec<SceneIteration>) -> Vec<HistoryItem> {
+pub fn history(rows: Vec<IterationSummary>) -> Vec<HistoryItem> {
     rows.into_iter()
         .map(|it| HistoryItem {
             scene_id: it.scene_id,

@@ -22,7 +22,7 @@ use super::base::BaseContext;
 use super::cache::CacheKey;
 use super::model::{FullReason, FullScene, full_scene_known_counts};
 use super::tokens;
-use crate::store::{Location, Store};
+use crate::store::{DerivedMemoryWrite, Location, Store};
 
 /// What the writer did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,9 +42,44 @@ struct Job {
     built_at_ms: i64,
 }
 
+/// Cache fills a build made beside its base (scene analyses it computed, token counts of a
+/// target scene), written behind the request like the snapshots.
+#[derive(Default)]
+pub struct DerivedWrites {
+    pub analyses: Vec<DerivedMemoryWrite>,
+    pub token_counts: Vec<(u64, usize)>,
+}
+
+impl DerivedWrites {
+    pub fn is_empty(&self) -> bool {
+        self.analyses.is_empty() && self.token_counts.is_empty()
+    }
+
+    fn append(&mut self, mut other: DerivedWrites) {
+        self.analyses.append(&mut other.analyses);
+        self.token_counts.append(&mut other.token_counts);
+    }
+
+    /// Writes them; each failure is a warning (they only save later builds work).
+    pub fn write(&self, store: &Store) -> bool {
+        for analysis in &self.analyses {
+            super::base::record_derived_or_warn(store, analysis);
+        }
+        match store.record_token_counts(tokens::TOKENIZER, &self.token_counts) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("could not store token counts: {e}");
+                false
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     pending: HashMap<CacheKey, Job>,
+    /// Derived writes waiting, in the order they were handed over.
+    derived: DerivedWrites,
     /// Jobs taken off `pending` and not yet written.
     writing: usize,
     /// Callers waiting in [`SnapshotWriter::flush`]: the writer does not wait for more then.
@@ -118,12 +153,21 @@ impl SnapshotWriter {
         self.shared.changed.notify_all();
     }
 
-    /// Waits until every base handed over so far is written (or its write failed).
+    /// Hands derived writes over, written in the order given.
+    pub fn submit_derived(&self, writes: DerivedWrites) {
+        if writes.is_empty() {
+            return;
+        }
+        self.shared.lock().derived.append(writes);
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until every base and derived write handed over so far is written (or failed).
     pub fn flush(&self) {
         let mut state = self.shared.lock();
         state.flushing += 1;
         self.shared.changed.notify_all();
-        while !state.pending.is_empty() || state.writing > 0 {
+        while !state.pending.is_empty() || !state.derived.is_empty() || state.writing > 0 {
             state = self.shared.wait(state);
         }
         state.flushing -= 1;
@@ -236,12 +280,12 @@ const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 fn run(location: &Location, shared: &Shared) {
     let mut store: Option<Store> = None;
     loop {
-        let (key, job) = {
+        let (derived, next) = {
             let mut state = shared.lock();
             // A burst settles once, when it wakes the writer; what is left after is written
             // straight on.
-            let idle = state.pending.is_empty();
-            while state.pending.is_empty() && !state.closed {
+            let idle = state.pending.is_empty() && state.derived.is_empty();
+            while state.pending.is_empty() && state.derived.is_empty() && !state.closed {
                 state = shared.wait(state);
             }
             let settled = std::time::Instant::now() + SETTLE;
@@ -256,10 +300,12 @@ fn run(location: &Location, shared: &Shared) {
                     .unwrap_or_else(|e| e.into_inner().0);
             }
             loop {
-                let next = state.pending.keys().next().cloned();
-                if let Some(job) = next.and_then(|k| state.pending.remove_entry(&k)) {
+                let derived = std::mem::take(&mut state.derived);
+                let key = state.pending.keys().next().cloned();
+                let next = key.and_then(|k| state.pending.remove_entry(&k));
+                if next.is_some() || !derived.is_empty() {
                     state.writing += 1;
-                    break job;
+                    break (derived, next);
                 }
                 if state.closed {
                     return;
@@ -267,24 +313,42 @@ fn run(location: &Location, shared: &Shared) {
                 state = shared.wait(state);
             }
         };
-        let result = match &store {
-            Some(s) => write_snapshot(s, &key, &job.base, job.built_at_ms),
-            None => location.open().map_err(ContextError::from).and_then(|s| {
-                let r = write_snapshot(&s, &key, &job.base, job.built_at_ms);
-                store = Some(s);
-                r
-            }),
+        let opened: Result<&Store, ContextError> = match &mut store {
+            Some(s) => Ok(s),
+            None => location
+                .open()
+                .map(|s| &*store.insert(s))
+                .map_err(ContextError::from),
         };
-        // The base is released before waiters wake: a flush returns with no snapshot pinned.
-        drop(job);
+        let opened = match opened {
+            Ok(s) => {
+                if !derived.is_empty() {
+                    derived.write(s);
+                }
+                Ok(s)
+            }
+            Err(e) => {
+                if !derived.is_empty() {
+                    tracing::warn!("could not store a build's analyses and token counts: {e}");
+                }
+                Err(e)
+            }
+        };
+        let result = next.map(|(key, job)| {
+            let written = opened.and_then(|s| write_snapshot(s, &key, &job.base, job.built_at_ms));
+            // The base is released before waiters wake: a flush returns with no snapshot pinned.
+            drop(job);
+            (key, written)
+        });
         let mut state = shared.lock();
         state.writing -= 1;
         match result {
-            Ok(()) => state.stats.written += 1,
-            Err(e) => {
+            Some((_, Ok(()))) => state.stats.written += 1,
+            Some((key, Err(e))) => {
                 state.stats.failed += 1;
                 tracing::warn!(project = %key.project_id, "could not persist a context snapshot: {e}");
             }
+            None => {}
         }
         drop(state);
         shared.changed.notify_all();

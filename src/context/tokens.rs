@@ -34,6 +34,20 @@ pub fn preload() {
     });
 }
 
+/// The tokenizer's name, as stored beside counts kept in the store (`token_counts`).
+pub const TOKENIZER: &str = "cl100k_base";
+
+/// Whether this process has loaded the tokenizer (or started to): counting is then cheap, and
+/// a count kept in the store is not worth a query.
+pub fn is_loaded() -> bool {
+    ENCODER.get().is_some()
+}
+
+/// The memo's count for a key, if it has one (nothing is counted).
+pub fn memo_get(key: u64) -> Option<usize> {
+    memo().get(key)
+}
+
 /// Loads the tokenizer now and waits for it (a comparison loads it before its runs, so that
 /// neither pays the process's one-time start-up).
 pub fn load() {
@@ -176,6 +190,11 @@ pub fn count_fenced_code(code: &str) -> usize {
     memoized_under(fenced_code_key(code), || {
         count_cached(&format!("{code}{CODE_FENCE_END}"))
     })
+}
+
+/// The key [`count_fenced_code`] remembers `code`'s count under (nothing is counted).
+pub fn fenced_code_memo_key(code: &str) -> u64 {
+    fenced_code_key(code)
 }
 
 /// [`count_fenced_code`] with the key it is remembered under (to carry it in a snapshot).

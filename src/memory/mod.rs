@@ -133,11 +133,26 @@ pub fn scene_analysis(
     project_id: &str,
     scene_id: &str,
 ) -> Result<Option<(StoredSceneAnalysis, f64)>> {
+    Ok(scene_analysis_seen(store, project_id, scene_id)?.0)
+}
+
+/// A stored analysis with the confidence it was stored with.
+pub type StoredWithConfidence = (StoredSceneAnalysis, f64);
+
+/// [`scene_analysis`], with the `updated_at` of the entry as read (whatever its value holds;
+/// `None` if there is no entry): a computed analysis written later is stored only over the
+/// very entry that was read, never over one written since.
+pub fn scene_analysis_seen(
+    store: &Store,
+    project_id: &str,
+    scene_id: &str,
+) -> Result<(Option<StoredWithConfidence>, Option<i64>)> {
     let Some(entry) = store.get_memory(project_id, MemoryType::SceneAnalysis, scene_id)? else {
-        return Ok(None);
+        return Ok((None, None));
     };
     // An entry written by hand may not hold our JSON: treat it as absent, so it is recomputed.
-    Ok(serde_json::from_str::<StoredSceneAnalysis>(&entry.value)
+    let analysis = serde_json::from_str::<StoredSceneAnalysis>(&entry.value)
         .ok()
-        .map(|a| (a, entry.confidence)))
+        .map(|a| (a, entry.confidence));
+    Ok((analysis, Some(entry.updated_at)))
 }

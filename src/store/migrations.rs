@@ -147,6 +147,19 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (project_id, memory_type, key)
     );
     "#,
+    // 4: the history section's read by project in id order, through an index rather than a
+    // scan of every project's iterations; and token counts of texts a context holds (a target
+    // scene's code), keyed by a hash of the text, so that a new process serving a context from
+    // its snapshot finds them instead of loading the tokenizer to count them.
+    r#"
+    CREATE INDEX iterations_by_project ON scene_iterations(project_id, id);
+    CREATE TABLE token_counts (
+        tokenizer TEXT NOT NULL,
+        text_key  INTEGER NOT NULL,
+        tokens    INTEGER NOT NULL,
+        PRIMARY KEY (tokenizer, text_key)
+    );
+    "#,
 ];
 
 /// [`MIGRATIONS`] in PostgreSQL's types, step for step (the same tables, columns in the same
@@ -275,6 +288,15 @@ pub const PG_MIGRATIONS: &[&str] = &[
         created_at    BIGINT NOT NULL,
         updated_at    BIGINT NOT NULL,
         UNIQUE (project_id, memory_type, key)
+    );
+    "#,
+    // (PostgreSQL's first step already made `iterations_by_project`.)
+    r#"
+    CREATE TABLE token_counts (
+        tokenizer TEXT NOT NULL,
+        text_key  BIGINT NOT NULL,
+        tokens    BIGINT NOT NULL,
+        PRIMARY KEY (tokenizer, text_key)
     );
     "#,
 ];

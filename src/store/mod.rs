@@ -19,7 +19,7 @@ pub use delta::ContextDelta;
 pub use migrations::{MIGRATIONS, latest_version};
 pub use models::*;
 pub use pg::StoreChange;
-pub use writer::{MemoryWrite, UpsertOutcome, Writer, memory_upsert_wins};
+pub use writer::{DerivedMemoryWrite, MemoryWrite, UpsertOutcome, Writer, memory_upsert_wins};
 
 use sql::{Row, Val};
 
@@ -485,6 +485,15 @@ fn configure(conn: &mut Connection, options: &OpenOptions) -> rusqlite::Result<(
         conn.pragma_update(None, "synchronous", "NORMAL")?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The query planner stability guarantee: a statement's plan does not depend on the values
+    // bound to it. Without it, the bundled SQLite (built with STAT4) marks a statement whose
+    // `LIMIT ?` it read as a constant as expired at every new binding and parses it again: the
+    // conversation and history re-reads of every incremental update spent most of their time
+    // in SQLite's parser. No plan here depends on a bound value (there is no ANALYZE data).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

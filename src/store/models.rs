@@ -173,6 +173,25 @@ pub struct SceneIteration {
     pub created_at: i64,
 }
 
+/// What the history section shows of a scene iteration: no code, so reading it touches none
+/// of the row's code columns (the bulk of each row, on overflow pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IterationSummary {
+    pub scene_id: String,
+    pub operation: String,
+    pub prompt: String,
+}
+
+impl From<SceneIteration> for IterationSummary {
+    fn from(it: SceneIteration) -> Self {
+        IterationSummary {
+            scene_id: it.scene_id,
+            operation: it.operation,
+            prompt: it.prompt,
+        }
+    }
+}
+
 /// One profiled edit (DESIGN.md section 2, `edit_runs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EditRunRecord {

@@ -359,6 +359,26 @@ impl Store {
         Ok(rows)
     }
 
+    /// The `n` most recent iterations of a project as the history section shows them, oldest
+    /// first. Only the columns stored before the code are read: the columns of
+    /// [`Store::recent_iterations`] reach past both codes, through their overflow pages.
+    pub fn recent_history(&self, project_id: &str, n: usize) -> Result<Vec<IterationSummary>> {
+        let mut rows = self.collect(
+            "SELECT scene_id, operation, prompt
+             FROM scene_iterations WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2",
+            &vals![project_id, n as i64],
+            |r| {
+                Ok(IterationSummary {
+                    scene_id: r.get(0)?,
+                    operation: r.get(1)?,
+                    prompt: r.get(2)?,
+                })
+            },
+        )?;
+        rows.reverse();
+        Ok(rows)
+    }
+
     /// The scene changed most recently by an iteration, if any.
     pub fn last_edited_scene(&self, project_id: &str) -> Result<Option<String>> {
         self.one(
@@ -455,6 +475,35 @@ impl Store {
         Ok(())
     }
 
+    /// The stored token counts of the texts whose keys are given (those it has), for
+    /// `tokenizer`. Keys are hashes of the texts (`context::tokens::memo_key`).
+    pub fn token_counts(&self, tokenizer: &str, keys: &[u64]) -> Result<Vec<(u64, usize)>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for &key in keys {
+            let n: Option<i64> = self.one(
+                "SELECT tokens FROM token_counts WHERE tokenizer = ?1 AND text_key = ?2",
+                &vals![tokenizer, key as i64],
+                |r| r.get(0),
+            )?;
+            if let Some(n) = n.and_then(|n| usize::try_from(n).ok()) {
+                found.push((key, n));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stores token counts (a cache fill of a pure function of the text: no revision bump).
+    pub fn record_token_counts(&self, tokenizer: &str, counts: &[(u64, usize)]) -> Result<()> {
+        for &(key, n) in counts {
+            self.exec(
+                "INSERT INTO token_counts(tokenizer, text_key, tokens) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(tokenizer, text_key) DO UPDATE SET tokens = excluded.tokens",
+                &vals![tokenizer, key as i64, n as i64],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Drops every persisted snapshot of a project (used when a user clears the cache).
     pub fn clear_snapshots(&self, project_id: &str) -> Result<()> {
         self.exec(
@@ -468,8 +517,11 @@ impl Store {
     /// pure function of the code (tied to it by content hash), so storing it cannot change what
     /// a fresh build produces: it is a cache fill, and it does not bump the revision. It follows
     /// the upsert rule of DESIGN.md section 2 like every memory write: an entry that is more
-    /// confident (one set by hand, say) is kept unless this one is newer and as confident.
-    pub fn record_derived_memory(&self, write: &MemoryWrite) -> Result<()> {
+    /// confident (one set by hand, say) is kept unless this one is newer and as confident. And
+    /// as it may be written behind the build that computed it, it replaces only the entry that
+    /// build read (same `updated_at`), never one written since.
+    pub fn record_derived_memory(&self, derived: &DerivedMemoryWrite) -> Result<()> {
+        let write = &derived.write;
         writer::validate_memory(write)?;
         let now = crate::util::now_ms();
         self.exec(
@@ -478,9 +530,10 @@ impl Store {
                  ON CONFLICT(project_id, memory_type, key) DO UPDATE SET
                    value = excluded.value, confidence = excluded.confidence,
                    source_prompt = excluded.source_prompt, updated_at = excluded.updated_at
-                 WHERE excluded.confidence > project_memory.confidence
+                 WHERE project_memory.updated_at = ?8
+                   AND (excluded.confidence > project_memory.confidence
                     OR (excluded.updated_at >= project_memory.updated_at
-                        AND excluded.confidence >= project_memory.confidence)",
+                        AND excluded.confidence >= project_memory.confidence))",
             &vals![
                 &write.project_id,
                 write.memory_type.as_str(),
@@ -488,7 +541,8 @@ impl Store {
                 &write.value,
                 write.confidence,
                 &write.source_prompt,
-                now
+                now,
+                derived.seen_updated_at
             ],
         )?;
         Ok(())

@@ -26,6 +26,15 @@ pub struct MemoryWrite {
     pub learned_at: Option<i64>,
 }
 
+/// A memory entry the engine derived (a scene analysis), with the `updated_at` of the entry it
+/// saw when it read memory before deriving it (`None`: there was none). Written later, behind
+/// the request, it must not replace an entry written since (a hand-set analysis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DerivedMemoryWrite {
+    pub write: MemoryWrite,
+    pub seen_updated_at: Option<i64>,
+}
+
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

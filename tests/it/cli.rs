@@ -584,3 +584,57 @@ fn bench_soak_json_has_the_documented_shape() {
     // The soak works in a temporary database: the default one is never made.
     assert!(!dir.path().join("unused.db").exists());
 }
+
+/// A context served from the snapshot in a new process whose target is not a scene the
+/// snapshot gives in full: the first process to count that scene keeps its counts in the
+/// store, and the next one finds them there instead of loading the tokenizer (its 100 ms
+/// start-up was most of such a call), with the same counts.
+#[test]
+fn a_new_process_finds_a_target_scenes_token_counts_kept_by_the_one_before() {
+    crate::backends::each(|backend| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = backend.db_in(dir.path(), "editscope.db");
+        let context = |prompt: &str| {
+            let out = editscope(&db)
+                .env("EDITSCOPE_LOG", "editscope=debug")
+                .args(["context", "--project", "demo-small", "--prompt", prompt])
+                .arg("--json")
+                .assert()
+                .success()
+                .get_output()
+                .clone();
+            let loaded = String::from_utf8_lossy(&out.stderr).contains("loading the cl100k");
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            (json, loaded)
+        };
+        // The first call builds (and counts); it leaves the snapshot for the next ones.
+        let (_, built_loaded) = context("make the title red in scene 3");
+        assert!(built_loaded, "a cold build counts with the tokenizer");
+        let prompt = "make the title blue in scene 1";
+        let (first, first_loaded) = context(prompt);
+        assert_eq!(first["target_scene_id"], "demo-small-s0001");
+        let recent: Vec<_> = first["context"]["scenes_in_full"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["id"] == "demo-small-s0001")
+            .map(|s| s["reason"].clone())
+            .collect();
+        assert_eq!(
+            recent,
+            ["target"],
+            "scene 1 is not one the snapshot gives in full"
+        );
+        assert!(
+            first_loaded,
+            "scene 1 was never counted before: this process counts it"
+        );
+        let (second, second_loaded) = context(prompt);
+        assert!(
+            !second_loaded,
+            "the counts kept by the process before are found in the store"
+        );
+        assert_eq!(second["tokens"], first["tokens"]);
+        assert_eq!(second["context"], first["context"]);
+    });
+}

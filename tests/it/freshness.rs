@@ -292,6 +292,48 @@ fn a_cached_context_follows_a_stored_analysis_that_is_no_longer_trusted() {
     });
 }
 
+/// The analyses a build computes are written behind it: one still waiting when an analysis is
+/// set by hand must not be written over it (it replaces only the entry its build read).
+#[test]
+fn an_analysis_written_behind_a_build_never_replaces_one_set_since() {
+    crate::backends::each(|backend| {
+        let (_d, mut store) = seeded(backend);
+        let flags = Flags {
+            relevant: false,
+            ..Flags::OPTIMIZED
+        };
+        let e = {
+            let mut e = engine(flags, &Clock::System, true, 0.0);
+            // Every scene is analysed: their analyses wait in the writer (it lets a burst settle).
+            let built = e.build(&store, &req("")).unwrap();
+            assert!(built.stats.analyses_computed > 0);
+            e
+        };
+        let scene = store.list_scenes(PROJECT).unwrap()[2].clone();
+        let by_hand = StoredSceneAnalysis {
+            content_hash: content_hash(&scene.tsx_code),
+            analyser_version: ANALYSER_VERSION,
+            analysis: serde_json::to_value(bogus_analysis(&scene.tsx_code)).unwrap(),
+        };
+        plant_analysis(&mut store, &scene.id, &by_hand, 0.5);
+        e.flush_snapshots();
+        let now = store
+            .get_memory(PROJECT, MemoryType::SceneAnalysis, &scene.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            now.value,
+            serde_json::to_string(&by_hand).unwrap(),
+            "the analysis set by hand is kept"
+        );
+        assert_eq!(now.confidence, 0.5);
+        // The others were stored.
+        let other = &store.list_scenes(PROJECT).unwrap()[1];
+        let stored = editscope::memory::scene_analysis(&store, PROJECT, &other.id).unwrap();
+        assert!(stored.is_some(), "the build's other analyses were written");
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // TTL at both levels
 

@@ -57,6 +57,8 @@ fn mutate(c: &mut Context, kind: usize, at: usize, n: usize) {
                 s.position = i + 1;
             }
         }
+        // Every other rename types a line break (the list shows it as a space).
+        2 if n % 2 == 1 => c.scene_list[list_at].name = format!("Renamed\n{n}"),
         2 => c.scene_list[list_at].name = format!("Renamed {n}"),
         // Data that is not rendered: the section differs, its text does not.
         3 => c.scene_list[list_at].updated_at += 1,
@@ -288,4 +290,34 @@ fn one_changed_line_in_a_long_list_gives_one_hunk_with_its_real_line_numbers() {
     assert!(d.unified.contains("@@ -29,5 +29,5 @@"), "{}", d.unified);
     assert_eq!(d.unified, unified_of_whole_sections(&before, &after));
     assert!(changed_sections(&before, &before.clone()).is_empty());
+}
+
+/// A scene name typed with line breaks is one line of the scene list, so the list keeps one
+/// line per scene and the hunks below it keep their line numbers.
+#[test]
+fn a_name_with_line_breaks_is_one_line_of_the_scene_list() {
+    let before = base().clone();
+    let mut after = before.clone();
+    after.scene_list[4].name = "Intro\r\nPart 2\n".into();
+    let mid = diff(&before, &after);
+    assert_eq!(
+        (mid.lines_added, mid.lines_removed),
+        (1, 1),
+        "{}",
+        mid.unified
+    );
+    assert!(
+        mid.unified.contains("+5. Intro  Part 2  ["),
+        "{}",
+        mid.unified
+    );
+    let mut later = after.clone();
+    mutate(&mut later, 2, 30, 0); // renames the 31st scene: its line number is unchanged
+    let d = diff(&after, &later);
+    assert!(d.unified.contains("@@ -29,5 +29,5 @@"), "{}", d.unified);
+    assert_eq!(d.unified, unified_of_whole_sections(&after, &later));
+    assert_eq!(
+        after.render_section("scene_list").lines().count(),
+        after.scene_list.len()
+    );
 }
