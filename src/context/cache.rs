@@ -213,7 +213,7 @@ impl ContextCache {
             return Ok(());
         }
         if self.write_behind.load(Ordering::Relaxed)
-            && let Some(writer) = self.writer(store).filter(|w| w.path() == store.path())
+            && let Some(writer) = self.writer(store)
         {
             writer.submit(key, base, built_at_ms);
             return Ok(());
@@ -233,7 +233,7 @@ impl ContextCache {
             return;
         }
         if self.writes_behind()
-            && let Some(writer) = self.writer(store).filter(|w| w.path() == store.path())
+            && let Some(writer) = self.writer(store)
         {
             writer.submit_derived(writes);
             return;
@@ -241,7 +241,8 @@ impl ContextCache {
         writes.write(store);
     }
 
-    /// The writer thread, started on first use for `store`'s file (`None` if it cannot start).
+    /// The writer thread, started on first use for `store`'s file; `None` if it cannot start
+    /// or serves another file.
     fn writer(&self, store: &Store) -> Option<&SnapshotWriter> {
         self.writer
             .get_or_init(|| {
@@ -254,6 +255,7 @@ impl ContextCache {
                     .ok()
             })
             .as_ref()
+            .filter(|w| w.path() == store.path())
     }
 
     pub fn invalidate(&self, key: &CacheKey) {

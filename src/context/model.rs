@@ -337,7 +337,7 @@ pub fn full_scene_memo_keys(s: &FullScene) -> Vec<u64> {
     if super::tokens::splits_before(&s.code) {
         vec![
             super::tokens::memo_key(&full_scene_header(s)),
-            super::tokens::fenced_code_memo_key(&s.code),
+            super::tokens::fenced_code_key(&s.code),
         ]
     } else {
         vec![super::tokens::memo_key(&full_scene_text(s))]

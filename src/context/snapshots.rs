@@ -61,16 +61,12 @@ impl DerivedWrites {
     }
 
     /// Writes them; each failure is a warning (they only save later builds work).
-    pub fn write(&self, store: &Store) -> bool {
+    pub fn write(&self, store: &Store) {
         for analysis in &self.analyses {
             super::base::record_derived_or_warn(store, analysis);
         }
-        match store.record_token_counts(tokens::TOKENIZER, &self.token_counts) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!("could not store token counts: {e}");
-                false
-            }
+        if let Err(e) = store.record_token_counts(tokens::TOKENIZER, &self.token_counts) {
+            tracing::warn!("could not store token counts: {e}");
         }
     }
 }

@@ -37,8 +37,8 @@ pub fn preload() {
 /// The tokenizer's name, as stored beside counts kept in the store (`token_counts`).
 pub const TOKENIZER: &str = "cl100k_base";
 
-/// Whether this process has loaded the tokenizer (or started to): counting is then cheap, and
-/// a count kept in the store is not worth a query.
+/// Whether this process has loaded the tokenizer: counting is then cheap, and a count kept in
+/// the store is not worth a query.
 pub fn is_loaded() -> bool {
     ENCODER.get().is_some()
 }
@@ -181,7 +181,7 @@ pub const CODE_FENCE_END: &str = "\n```\n";
 
 /// The key the count of `code` followed by [`CODE_FENCE_END`] is remembered under: derived
 /// from the code's own key, so the code is hashed once and never copied to look it up.
-fn fenced_code_key(code: &str) -> u64 {
+pub fn fenced_code_key(code: &str) -> u64 {
     (memo_key(code) ^ 0x9e37_79b9_7f4a_7c15).rotate_left(17)
 }
 
@@ -190,11 +190,6 @@ pub fn count_fenced_code(code: &str) -> usize {
     memoized_under(fenced_code_key(code), || {
         count_cached(&format!("{code}{CODE_FENCE_END}"))
     })
-}
-
-/// The key [`count_fenced_code`] remembers `code`'s count under (nothing is counted).
-pub fn fenced_code_memo_key(code: &str) -> u64 {
-    fenced_code_key(code)
 }
 
 /// [`count_fenced_code`] with the key it is remembered under (to carry it in a snapshot).
